@@ -1,0 +1,125 @@
+import { DEFAULT_CONFIG } from "../../pipeline/config.js";
+import type { PipelineEvent, Permission } from "../../pipeline/events.js";
+import type { ExecutableEffect, ExecuteEffect } from "../../queue/workers.js";
+import { renderStatusComment, runMarker } from "../status-comment.js";
+import { upsertMarkedComment } from "./comments.js";
+import { loadConfig } from "./load-config.js";
+import { PermanentEffectError, repoParams, type GetOctokit, type GitHubContext } from "./octokit.js";
+
+type Handlers = { [K in ExecutableEffect["kind"]]: (effect: Extract<ExecutableEffect, { kind: K }>, context: GitHubContext) => Promise<PipelineEvent | null> };
+
+const handlers: Handlers = {
+  "load-config": (_effect, context) => loadConfig(context),
+
+  "post-status": async (_effect, context) => {
+    // Rendered from the run as stored now, not as it was when the effect was decided, so a late
+    // retry never puts an old status back.
+    const { run } = await context.store.load(context.issueKey);
+    const current = run && run.id === context.run.id ? run : context.run;
+    await upsertMarkedComment(context, { ledgerField: "status-comment", marker: runMarker(current.id), body: renderStatusComment(current), edit: true });
+    return null;
+  },
+
+  comment: async (effect, context) => {
+    const marker = `<!-- conveyor:effect=${effect.id} -->`;
+    await upsertMarkedComment(context, { ledgerField: `comment:${effect.id}`, marker, body: `${marker}\n${effect.body}`, edit: false });
+    return null;
+  },
+
+  react: async (effect, context) => {
+    // GitHub answers an existing identical reaction with 200 instead of adding a second one.
+    await context.octokit.rest.reactions.createForIssueComment({ ...repoParams(context.run), comment_id: effect.commentId, content: effect.content });
+    return null;
+  },
+
+  "check-permission": async (effect, context) => {
+    let permission: Permission = "none";
+    try {
+      const { data } = await context.octokit.rest.repos.getCollaboratorPermissionLevel({ ...repoParams(context.run), username: effect.login });
+      permission = (data.role_name === "maintain" ? "maintain" : data.role_name === "triage" ? "triage" : data.permission) as Permission;
+    } catch (error) {
+      if ((error as { status?: number }).status !== 404) throw error;
+    }
+    return { type: "permission.checked", at: context.now(), login: effect.login, permission, subject: effect.subject };
+  },
+
+  "dispatch-implement": async (effect, context) => {
+    const { run, octokit, store, issueKey } = context;
+    const ledgerField = `dispatch:${effect.round}`;
+    const known = await store.ledgerGet(issueKey, ledgerField);
+    if (known) return { type: "implement.dispatched", at: context.now(), round: effect.round, workflowRunId: Number(known) };
+    const config = run.config ?? DEFAULT_CONFIG;
+    const workflow = config.implement.workflow;
+    let ref = config.implement.ref;
+    if (!ref) ref = (await octokit.rest.repos.get(repoParams(run))).data.default_branch;
+    try {
+      const response = await octokit.request("POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches", {
+        ...repoParams(run),
+        workflow_id: workflow,
+        ref,
+        inputs: { run_id: run.id, round: String(effect.round), issue: String(run.issue.number), feedback: JSON.stringify(effect.feedback ?? null) },
+        return_run_details: true,
+      });
+      const workflowRunId = Number((response.data as { workflow_run_id?: number } | undefined)?.workflow_run_id ?? 0);
+      await store.ledgerSet(issueKey, ledgerField, String(workflowRunId));
+      return { type: "implement.dispatched", at: context.now(), round: effect.round, workflowRunId };
+    } catch (error) {
+      if ((error as { status?: number }).status === 404) {
+        throw new PermanentEffectError(
+          `the implementer workflow .github/workflows/${workflow} was not found on ${ref}`,
+          `add .github/workflows/${workflow} (see Conveyor's README, "Implementer workflow"), then comment /conveyor retry`,
+        );
+      }
+      throw error;
+    }
+  },
+
+  "open-pr": async () => {
+    throw new PermanentEffectError("opening pull requests is not available in this Conveyor version", "open the pull request by hand, or upgrade Conveyor");
+  },
+
+  "start-review": async () => {
+    throw new PermanentEffectError("automated reviews are not available in this Conveyor version", "review the pull request by hand and comment /conveyor retry ci");
+  },
+
+  "merge-pr": async (effect, context) => {
+    const { run, octokit } = context;
+    if (!run.pr) throw new PermanentEffectError("the run has no pull request to merge", "open the pull request, then /conveyor retry merge");
+    try {
+      await octokit.rest.pulls.merge({ ...repoParams(run), pull_number: run.pr.number, sha: effect.sha, merge_method: effect.method });
+      return { type: "merge.finished", at: context.now(), outcome: "merged", detail: "" };
+    } catch (error) {
+      const status = (error as { status?: number }).status;
+      if (status !== 405 && status !== 409) throw error;
+      const { data } = await octokit.rest.pulls.get({ ...repoParams(run), pull_number: run.pr.number });
+      if (data.merged) return { type: "merge.finished", at: context.now(), outcome: "merged", detail: "" };
+      const outcome = data.mergeable_state === "dirty" ? "conflict" : "not-mergeable";
+      return { type: "merge.finished", at: context.now(), outcome, detail: `${(error as Error).message} (mergeable_state: ${data.mergeable_state})` };
+    }
+  },
+
+  "close-issue": async (_effect, context) => {
+    const { run, octokit } = context;
+    const marker = `<!-- conveyor:summary=${run.id} -->`;
+    const summary = [
+      marker,
+      `Conveyor run \`${run.id}\` finished${run.pr ? ` with #${run.pr.number}` : ""}.`,
+      "",
+      `- rounds: ${run.round + 1}`,
+      `- tokens: ${run.tokens}`,
+      `- started ${run.createdAt}, finished ${context.now()}`,
+    ].join("\n");
+    await upsertMarkedComment(context, { ledgerField: "summary-comment", marker, body: summary, edit: false });
+    await octokit.rest.issues.update({ ...repoParams(run), issue_number: run.issue.number, state: "closed", state_reason: "completed" });
+    return { type: "close.finished", at: context.now() };
+  },
+};
+
+/** Builds the effect executor the effect worker calls, over installation-authenticated Octokits. */
+export function createEffectExecutor(getOctokit: GetOctokit): ExecuteEffect {
+  return async (effect, context) => {
+    const octokit = await getOctokit(context.run.repo.installationId);
+    const handler = handlers[effect.kind] as (effect: ExecutableEffect, context: GitHubContext) => Promise<PipelineEvent | null>;
+    return handler(effect, { ...context, octokit });
+  };
+}

@@ -1,0 +1,70 @@
+import type { Logger } from "pino";
+import type { Engine } from "../queue/engine.js";
+import { issueKey, type IssueKey } from "../queue/keys.js";
+import { DEFAULT_CONFIG } from "../pipeline/config.js";
+import { routeWebhook, type Route } from "./route-webhook.js";
+
+export interface Delivery {
+  id: string;
+  name: string;
+  payload: unknown;
+}
+
+export type IngressOutcome =
+  | { status: "accepted"; appended: number; duplicates: number; noRun: number }
+  | { status: "ignored"; reason: string }
+  | { status: "malformed"; problems: string[] };
+
+/**
+ * The webhook handler's whole job: map the payload to events, find the issue they belong to and
+ * log them, deduplicated by delivery id in the same Redis step. Stage work happens in workers;
+ * GitHub gets its answer in a few milliseconds.
+ */
+export class Ingress {
+  constructor(
+    private readonly engine: Engine,
+    private readonly log: Logger,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  async accept(delivery: Delivery): Promise<IngressOutcome> {
+    const log = this.log.child({ deliveryId: delivery.id, event: delivery.name });
+    const result = routeWebhook(delivery.name, delivery.payload, this.clock().toISOString());
+    if (result.status === "malformed") {
+      log.warn({ problems: result.problems }, `ignored malformed ${delivery.name} payload: ${result.problems.join("; ")}`);
+      return result;
+    }
+    if (result.status === "ignored") {
+      log.debug(result.reason);
+      return result;
+    }
+    let appended = 0;
+    let duplicates = 0;
+    let noRun = 0;
+    for (const [index, { route, event, requiresRun }] of result.routed.entries()) {
+      const key = await this.resolve(route);
+      if (!key) {
+        noRun++;
+        log.debug({ route }, "no run owns this pull request");
+        continue;
+      }
+      if (event.type === "issue.labeled") {
+        const trigger = (await this.engine.store.triggerLabel(event.repo.id)) ?? DEFAULT_CONFIG.label;
+        if (event.label !== trigger) return { status: "ignored", reason: `label "${event.label}" is not the trigger label "${trigger}"` };
+      }
+      const source = result.routed.length > 1 ? `${delivery.id}-${index}` : delivery.id;
+      const outcome = await this.engine.submit(key, event, { source, requiresRun });
+      if (outcome.status === "appended") appended++;
+      else if (outcome.status === "duplicate") duplicates++;
+      else noRun++;
+      log.info({ issueKey: key, outcome: outcome.status }, `${event.type} ${outcome.status}`);
+    }
+    return { status: "accepted", appended, duplicates, noRun };
+  }
+
+  private async resolve(route: Route): Promise<IssueKey | null> {
+    if (route.kind === "issue") return issueKey(route.repoId, route.issue);
+    // Only pull requests a run opened are indexed; any other PR is none of Conveyor's business.
+    return this.engine.store.issueOfPullRequest(route.repoId, route.pr);
+  }
+}

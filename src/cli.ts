@@ -1,0 +1,50 @@
+import { startConveyor, type Role } from "./main.js";
+import { InvalidEnvironmentError } from "./env.js";
+import { RedisUnavailableError } from "./queue/redis.js";
+
+const USAGE = `Usage: conveyor <command>
+
+  start    webhook server and workers in one process
+  web      webhook server only (scale out: many behind a load balancer)
+  worker   stage, effect and timer workers only (run as many as you like)`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command = "start"] = argv;
+  if (command === "help" || command === "--help" || command === "-h") {
+    console.log(USAGE);
+    return 0;
+  }
+  if (command !== "start" && command !== "web" && command !== "worker") {
+    console.error(`conveyor: unknown command "${command}"\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    process.loadEnvFile?.(".env");
+  } catch {
+    // no .env: the environment alone configures Conveyor
+  }
+  try {
+    const conveyor = await startConveyor(command as Role);
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      process.once(signal, () => {
+        void conveyor.stop().then(
+          () => process.exit(0),
+          (error) => {
+            console.error(error);
+            process.exit(1);
+          },
+        );
+      });
+    }
+    return -1; // keep running
+  } catch (error) {
+    if (error instanceof InvalidEnvironmentError || error instanceof RedisUnavailableError) {
+      console.error(error.message);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+if (code >= 0) process.exit(code);

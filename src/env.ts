@@ -1,0 +1,54 @@
+import { getPrivateKey } from "@probot/get-private-key";
+import { z } from "zod";
+
+/**
+ * The environment Conveyor reads: Probot's usual variables plus Redis. Validated once at start
+ * so a typo is reported by name instead of surfacing as a failure minutes later.
+ */
+export const Env = z.object({
+  REDIS_URL: z.string({ error: "REDIS_URL is not set: run `npm start` (it starts a local Redis) or set REDIS_URL" }).regex(/^rediss?:\/\//, "a redis:// or rediss:// URL"),
+  CONVEYOR_PREFIX: z.string().regex(/^[\w-]+$/, "letters, digits, _ and -").default("conveyor"),
+  APP_ID: z.string().regex(/^\d+$/, "the numeric App ID from the app's settings page").optional(),
+  WEBHOOK_SECRET: z.string().min(1).optional(),
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  HOST: z.string().optional(),
+  WEBHOOK_PATH: z.string().startsWith("/").default("/api/github/webhooks"),
+  WEBHOOK_PROXY_URL: z.url().optional(),
+  GHE_HOST: z.string().optional(),
+  GHE_PROTOCOL: z.enum(["http", "https"]).default("https"),
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
+});
+export type Env = z.infer<typeof Env>;
+
+export interface Settings extends Env {
+  privateKey: string | null;
+  baseUrl: string;
+  /** True when the GitHub App is registered (App ID and private key present). */
+  hasCredentials: boolean;
+}
+
+export class InvalidEnvironmentError extends Error {
+  override name = "InvalidEnvironmentError";
+}
+
+export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const parsed = Env.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== "")));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`).join("\n");
+    throw new InvalidEnvironmentError(`conveyor: the environment is invalid:\n${problems}`);
+  }
+  let privateKey: string | null;
+  try {
+    privateKey = getPrivateKey({ env: env as Record<string, string | undefined> });
+  } catch (error) {
+    throw new InvalidEnvironmentError(`conveyor: PRIVATE_KEY / PRIVATE_KEY_PATH: ${(error as Error).message}`);
+  }
+  const settings = parsed.data;
+  return {
+    ...settings,
+    privateKey,
+    baseUrl: settings.GHE_HOST ? `${settings.GHE_PROTOCOL}://${settings.GHE_HOST}/api/v3` : "https://api.github.com",
+    hasCredentials: Boolean(settings.APP_ID && privateKey),
+  };
+}

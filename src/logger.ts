@@ -1,0 +1,22 @@
+import { pino, type Logger } from "pino";
+
+/** Paths that may carry secrets; pino replaces their values before a line is written. */
+export const REDACT_PATHS = [
+  "privateKey",
+  "*.privateKey",
+  "secret",
+  "*.secret",
+  "token",
+  "*.token",
+  "headers.authorization",
+  "*.headers.authorization",
+  "req.headers.authorization",
+  "req.headers['x-hub-signature-256']",
+  "env.PRIVATE_KEY",
+  "env.WEBHOOK_SECRET",
+];
+
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  const options = { name: "conveyor", level, redact: { paths: REDACT_PATHS, censor: "[redacted]" } };
+  return destination ? pino(options, destination) : pino(options);
+}

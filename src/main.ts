@@ -1,0 +1,109 @@
+import { Probot, ProbotOctokit, Server, run as runProbotSetup } from "probot";
+import type { Logger } from "pino";
+import { conveyorApp } from "./app/app.js";
+import { createEffectExecutor } from "./app/effects/index.js";
+import { Ingress } from "./app/ingress.js";
+import { readSettings, type Settings } from "./env.js";
+import { createLogger } from "./logger.js";
+import { Engine } from "./queue/engine.js";
+import { Keys } from "./queue/keys.js";
+import { connectRedis } from "./queue/redis.js";
+import { createQueues } from "./queue/queues.js";
+import { RunStore } from "./queue/run-store.js";
+import { startWorkers, type Workers } from "./queue/workers.js";
+
+export type Role = "start" | "web" | "worker";
+
+export interface Conveyor {
+  settings: Settings;
+  engine: Engine;
+  server: Server | null;
+  workers: Workers | null;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  env?: NodeJS.ProcessEnv;
+  log?: Logger;
+  /** Octokit class for GitHub calls; tests pass one with retries and throttling off. */
+  Octokit?: typeof ProbotOctokit;
+  /** Worker concurrency overrides (benchmarks, tests). */
+  concurrency?: { events?: number; effects?: number; timers?: number };
+}
+
+/** Octokit retries quick blips (two tries); BullMQ owns the longer backoff across attempts. */
+const DefaultOctokit = ProbotOctokit.defaults((options: Record<string, unknown>) => ({ ...options, retry: { retries: 2 } }));
+
+/**
+ * Composition root: environment → Redis → store and queues → Probot server and/or workers.
+ * `start` runs both roles in one process; `web` and `worker` split them for scale.
+ */
+export async function startConveyor(role: Role, options: StartOptions = {}): Promise<Conveyor> {
+  const settings = readSettings(options.env);
+  const log = options.log ?? createLogger(settings.LOG_LEVEL);
+  const redis = await connectRedis(settings.REDIS_URL);
+  const keys = new Keys(settings.CONVEYOR_PREFIX);
+  const store = new RunStore(redis, keys);
+  const queuePrefix = `{${settings.CONVEYOR_PREFIX}}`;
+  const queues = createQueues(redis, queuePrefix);
+  const engine = new Engine(store, queues, log);
+  const Octokit = options.Octokit ?? DefaultOctokit;
+
+  let server: Server | null = null;
+  let workers: Workers | null = null;
+
+  if (role !== "worker") {
+    if (!settings.hasCredentials) {
+      // First start: Probot serves its setup page, which registers the app from app.yml and
+      // writes the credentials to .env. Restart afterwards to serve webhooks.
+      log.warn("no GitHub App credentials (APP_ID, PRIVATE_KEY): serving Probot's setup page; restart after registering the app");
+      server = await runProbotSetup(() => {}, { env: options.env ?? process.env, log });
+    } else {
+      server = new Server({
+        Probot: Probot.defaults({ appId: settings.APP_ID, privateKey: settings.privateKey!, secret: settings.WEBHOOK_SECRET, baseUrl: settings.baseUrl, log, Octokit }),
+        port: settings.PORT,
+        host: settings.HOST,
+        webhookPath: settings.WEBHOOK_PATH,
+        webhookProxy: settings.WEBHOOK_PROXY_URL,
+        log,
+      });
+      await server.load(conveyorApp({ ingress: new Ingress(engine, log), redis, queues }));
+      await server.start();
+    }
+  }
+
+  if (role !== "web" && settings.hasCredentials) {
+    const probot = new Probot({ appId: settings.APP_ID, privateKey: settings.privateKey!, baseUrl: settings.baseUrl, log, Octokit });
+    const workerConnection = redis.duplicate();
+    workers = startWorkers({
+      connection: workerConnection,
+      prefix: queuePrefix,
+      engine,
+      execute: createEffectExecutor((installationId) => probot.auth(installationId)),
+      log,
+      concurrency: options.concurrency,
+    });
+    // The sweep re-drives runs a crash left behind: now, and every minute on any worker
+    // (a job scheduler fires once per period however many workers run).
+    await queues.events.upsertJobScheduler("sweep", { every: 60_000 }, { name: "sweep", data: { issueKey: "" } });
+    const swept = await engine.sweep();
+    if (swept.woken || swept.drained) log.info(swept, "startup sweep re-drove runs left behind");
+  }
+
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      log.info("stopping: no new jobs; waiting for running ones");
+      await server?.stop();
+      if (workers) {
+        const closing = workers.close();
+        const timeout = new Promise<void>((resolve) => setTimeout(resolve, settings.SHUTDOWN_TIMEOUT_MS).unref());
+        await Promise.race([closing, timeout]);
+      }
+      await queues.close();
+      await redis.quit();
+      log.info("stopped");
+    })());
+
+  return { settings, engine, server, workers, stop };
+}

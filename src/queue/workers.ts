@@ -1,0 +1,129 @@
+import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from "bullmq";
+import type { Logger } from "pino";
+import type { Effect } from "../pipeline/effects.js";
+import type { PipelineEvent } from "../pipeline/events.js";
+import type { Run } from "../pipeline/run.js";
+import type { Engine } from "./engine.js";
+import { classifyFailure, describeFailure } from "./failures.js";
+import type { IssueKey } from "./keys.js";
+import { EFFECT_ATTEMPTS, QUEUE_NAMES, type ApplyJob, type EffectJob, type TimerJob } from "./queues.js";
+import type { RunStore } from "./run-store.js";
+
+export type ExecutableEffect = Exclude<Effect, { kind: "set-timer" }>;
+
+export interface EffectContext {
+  run: Run;
+  issueKey: IssueKey;
+  store: RunStore;
+  log: Logger;
+  /** The event time for the result event; the executor reads the clock, `decide` never does. */
+  now(): string;
+}
+
+/** Carries out one effect on GitHub (or elsewhere) and returns the event that reports its result. */
+export type ExecuteEffect = (effect: ExecutableEffect, context: EffectContext) => Promise<PipelineEvent | null>;
+
+export interface WorkerOptions {
+  connection: ConnectionOptions;
+  prefix: string;
+  engine: Engine;
+  execute: ExecuteEffect;
+  log: Logger;
+  concurrency?: { events?: number; effects?: number; timers?: number };
+}
+
+/**
+ * Stalled-job settings, chosen on purpose: a worker that dies holds its job's lock for at most
+ * `lockDuration` (30 s), the stalled check runs every 15 s, and a job may stall twice before it
+ * fails. Every job here is idempotent, so running one again after a crash is always safe.
+ */
+const STALL = { lockDuration: 30_000, stalledInterval: 15_000, maxStalledCount: 2 } as const;
+
+export interface Workers {
+  events: Worker<ApplyJob>;
+  effects: Worker<EffectJob>;
+  timers: Worker<TimerJob>;
+  /** Stops taking jobs and waits for running ones (bounded by the caller). */
+  close(): Promise<void>;
+}
+
+export function startWorkers(options: WorkerOptions): Workers {
+  const { connection, prefix, engine, execute, log } = options;
+  const common = { connection, prefix, ...STALL };
+
+  const events = new Worker<ApplyJob>(QUEUE_NAMES.events, (job) => (job.name === "sweep" ? engine.sweep() : engine.apply(job.data.issueKey)), {
+    ...common,
+    concurrency: options.concurrency?.events ?? 16,
+  });
+
+  const effects = new Worker<EffectJob>(QUEUE_NAMES.effects, (job) => runEffect(job, engine, execute, log), {
+    ...common,
+    concurrency: options.concurrency?.effects ?? 8,
+  });
+
+  const timers = new Worker<TimerJob>(
+    QUEUE_NAMES.timers,
+    async (job) => {
+      const { effect, issueKey } = job.data;
+      const event: PipelineEvent = {
+        type: "timer.fired",
+        at: new Date().toISOString(),
+        timer: effect.timer,
+        stage: effect.stage,
+        round: effect.round,
+        stageStartedAt: effect.stageStartedAt,
+      };
+      return (await engine.submit(issueKey, event, { source: effect.id, requiresRun: true })).status;
+    },
+    { ...common, concurrency: options.concurrency?.timers ?? 4 },
+  );
+
+  for (const worker of [events, effects, timers]) {
+    worker.on("failed", (job, error) => log.warn({ queue: worker.name, jobId: job?.id, attempts: job?.attemptsMade, err: error }, `job failed: ${error.message}`));
+    worker.on("error", (error) => log.error({ queue: worker.name, err: error }, `worker error: ${error.message}`));
+  }
+
+  return {
+    events,
+    effects,
+    timers,
+    async close() {
+      await Promise.all([events.close(), effects.close(), timers.close()]);
+    },
+  };
+}
+
+async function runEffect(job: Job<EffectJob>, engine: Engine, execute: ExecuteEffect, baseLog: Logger): Promise<string> {
+  const { issueKey, runId } = job.data;
+  const effect = job.data.effect as ExecutableEffect;
+  const { run } = await engine.store.load(issueKey);
+  const log = baseLog.child({ runId, issueKey, effect: effect.kind, effectId: effect.id, stage: run?.stage, round: run?.round });
+  if (!run || run.id !== runId) {
+    log.warn("effect skipped: its run is gone or was replaced by a newer run");
+    return "skipped";
+  }
+  try {
+    const result = await execute(effect, { run, issueKey, store: engine.store, log, now: () => new Date().toISOString() });
+    if (result) await engine.submit(issueKey, result, { source: effect.id, requiresRun: false });
+    return "done";
+  } catch (error) {
+    const kind = classifyFailure(error);
+    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? EFFECT_ATTEMPTS);
+    const what = describeFailure(error);
+    if (kind === "transient" && !lastAttempt) {
+      log.warn({ err: error, attempt: job.attemptsMade + 1 }, `effect ${effect.kind} failed (transient), will retry: ${what}`);
+      throw error;
+    }
+    log.error({ err: error }, `effect ${effect.kind} failed for good: ${what}`);
+    const failed: PipelineEvent = {
+      type: "effect.failed",
+      at: new Date().toISOString(),
+      effectId: effect.id,
+      kind: effect.kind,
+      error: kind === "transient" ? `${what} (gave up after ${job.attemptsMade + 1} attempts)` : what,
+      ...((error as { next?: string }).next ? { next: (error as { next: string }).next } : {}),
+    };
+    await engine.submit(issueKey, failed, { source: `${effect.id}-failed`, requiresRun: false });
+    throw new UnrecoverableError(`${effect.kind}: ${what}`);
+  }
+}
