@@ -122,12 +122,10 @@ function resume(run: Run, at: string, replay: Replay): Outcome {
   const replayed = replay({ ...run, state: "active", deferred: [] }, run.deferred);
   // Timers armed during the replay belong to stage entries in the past; re-armed below.
   const effects = replayed.effects.filter((effect) => effect.kind !== "set-timer" && effect.kind !== "post-status");
-  let next = replayed.run;
-  let timers: EffectDraft[] = [];
-  if (next.state === "active" && WAITING_STAGES.includes(next.stage)) {
-    next = { ...next, stageStartedAt: at };
-    timers = stageTimers(next, at);
-  }
+  const rearm = replayed.run.state === "active" && WAITING_STAGES.includes(replayed.run.stage);
+  const moved = replayed.run.stage !== run.stage;
+  const next = rearm || moved ? { ...replayed.run, stageStartedAt: at } : replayed.run;
+  const timers = rearm ? stageTimers(next, at) : [];
   const notes = replayed.notes.length ? `; replayed ${replayed.notes.length} deferred: ${replayed.notes.join("; ")}` : "";
   return applied(next, [...effects, { kind: "post-status" }, ...timers], `paused → ${next.state} in ${next.stage}${notes}`);
 }
