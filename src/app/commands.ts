@@ -8,14 +8,17 @@ const KNOWN: readonly CommandName[] = ["status", "retry", "review", "fix", "paus
  */
 export function parseCommands(body: string, commentId: number, prefix = "/conveyor"): Command[] {
   const commands: Command[] = [];
-  let fenced = false;
+  // The open fence ("```", "~~~~", …): only a fence of the same character, at least as long, closes it.
+  let fence: string | null = null;
   for (const rawLine of body.split(/\r?\n/)) {
     const line = rawLine.trim();
-    if (/^(```|~~~)/.test(line)) {
-      fenced = !fenced;
+    const marker = /^(`{3,}(?=[^`]*$)|~{3,})/.exec(line)?.[1];
+    if (marker) {
+      if (fence === null) fence = marker;
+      else if (marker[0] === fence[0] && marker.length >= fence.length && line === marker) fence = null;
       continue;
     }
-    if (fenced || line.startsWith(">")) continue;
+    if (fence !== null || line.startsWith(">")) continue;
     if (line !== prefix && !line.startsWith(`${prefix} `)) continue;
     const [word = "", ...args] = line.slice(prefix.length).trim().split(/\s+/).filter(Boolean);
     const name = (KNOWN as readonly string[]).includes(word.toLowerCase()) ? (word.toLowerCase() as CommandName) : "unknown";

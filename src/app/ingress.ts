@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { Engine } from "../queue/engine.js";
 import { issueKey, type IssueKey } from "../queue/keys.js";
 import { DEFAULT_CONFIG } from "../pipeline/config.js";
-import { routeWebhook, type Route } from "./route-webhook.js";
+import { repositoryIdOf, routeWebhook, type Route, type RouteOptions } from "./route-webhook.js";
 
 export interface Delivery {
   id: string;
@@ -29,7 +29,7 @@ export class Ingress {
 
   async accept(delivery: Delivery): Promise<IngressOutcome> {
     const log = this.log.child({ deliveryId: delivery.id, event: delivery.name });
-    const result = routeWebhook(delivery.name, delivery.payload, this.clock().toISOString());
+    const result = routeWebhook(delivery.name, delivery.payload, this.clock().toISOString(), await this.routeOptions(delivery));
     if (result.status === "malformed") {
       log.warn({ problems: result.problems }, `ignored malformed ${delivery.name} payload: ${result.problems.join("; ")}`);
       return result;
@@ -49,7 +49,7 @@ export class Ingress {
         continue;
       }
       if (event.type === "issue.labeled") {
-        const trigger = (await this.engine.store.triggerLabel(event.repo.id)) ?? DEFAULT_CONFIG.label;
+        const trigger = (await this.engine.store.repoSettings(event.repo.id)).label ?? DEFAULT_CONFIG.label;
         if (event.label !== trigger) return { status: "ignored", reason: `label "${event.label}" is not the trigger label "${trigger}"` };
       }
       const source = result.routed.length > 1 ? `${delivery.id}-${index}` : delivery.id;
@@ -60,6 +60,14 @@ export class Ingress {
       log.info({ issueKey: key, outcome: outcome.status }, `${event.type} ${outcome.status}`);
     }
     return { status: "accepted", appended, duplicates, noRun };
+  }
+
+  /** Comments are parsed with the repository's own command prefix, as its status comments advertise. */
+  private async routeOptions(delivery: Delivery): Promise<RouteOptions> {
+    if (delivery.name !== "issue_comment") return {};
+    const repoId = repositoryIdOf(delivery.payload);
+    if (repoId === null) return {};
+    return { commandPrefix: (await this.engine.store.repoSettings(repoId)).commandPrefix ?? DEFAULT_CONFIG.commandPrefix };
   }
 
   private async resolve(route: Route): Promise<IssueKey | null> {

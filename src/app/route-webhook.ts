@@ -71,7 +71,18 @@ export const HANDLED_EVENTS = ["issues", "issue_comment", "pull_request", "pull_
 
 const isBot = (user: { login: string; type?: string | undefined } | null) => !user || user.type === "Bot" || user.login.endsWith("[bot]");
 
-export function routeWebhook(name: string, payload: unknown, at: string): RouteResult {
+export interface RouteOptions {
+  /** The repository's command prefix (its config's `commandPrefix`). */
+  commandPrefix?: string;
+}
+
+/** The repository id of a payload, read before routing (ingress needs the repo's settings). */
+export function repositoryIdOf(payload: unknown): number | null {
+  const parsed = z.object({ repository: z.object({ id: z.number().int() }) }).safeParse(payload);
+  return parsed.success ? parsed.data.repository.id : null;
+}
+
+export function routeWebhook(name: string, payload: unknown, at: string, options: RouteOptions = {}): RouteResult {
   switch (name) {
     case "issues":
       return parse(IssuesPayload, payload, (p) => {
@@ -95,7 +106,7 @@ export function routeWebhook(name: string, payload: unknown, at: string): RouteR
     case "issue_comment":
       if ((payload as { action?: unknown })?.action !== "created") return ignored("only new comments carry commands (edited ones are never executed)");
       return parse(IssueCommentPayload, payload, (p) => {
-        const commands = parseCommands(p.comment.body ?? "", p.comment.id);
+        const commands = parseCommands(p.comment.body ?? "", p.comment.id, options.commandPrefix);
         if (commands.length === 0) return ignored("no command in the comment");
         const route: Route = p.issue.pull_request !== undefined ? { kind: "pull", repoId: p.repository.id, pr: p.issue.number, branch: "" } : { kind: "issue", repoId: p.repository.id, issue: p.issue.number };
         return {

@@ -5,6 +5,11 @@ export function runMarker(runId: string): string {
   return `<!-- conveyor:run=${runId} -->`;
 }
 
+/** Text inside a table cell or a quoted line: no line breaks, no column separators. */
+function inline(text: string): string {
+  return text.replace(/\r?\n+/g, " ").replace(/\|/g, "\\|");
+}
+
 const STAGES: readonly Stage[] = ["intake", "implement", "review", "ci", "approval", "merge", "close"];
 
 const STATE_LABEL: Record<Run["state"], string> = {
@@ -45,11 +50,11 @@ export function renderStatusComment(run: Run): string {
   if (run.reviews.length > 0) {
     lines.push("", "**Reviews**", "", "| Angle | Result | Blocking | Findings |", "| --- | --- | --- | --- |");
     for (const review of run.reviews) {
-      lines.push(`| ${review.angle} | ${review.status === "ok" ? "ok" : `failed: ${review.error ?? "unknown"}`} | ${review.blocking} | ${review.total} |`);
+      lines.push(`| ${review.angle} | ${review.status === "ok" ? "ok" : `failed: ${inline(review.error ?? "unknown")}`} | ${review.blocking} | ${review.total} |`);
     }
   }
   if (run.reason) {
-    lines.push("", `> **${run.state === "active" ? "Note" : "Why"}:** ${run.reason.what}`, `> **Next:** ${run.reason.next}`);
+    lines.push("", `> **${run.state === "active" ? "Note" : "Why"}:** ${inline(run.reason.what)}`, `> **Next:** ${inline(run.reason.next)}`);
   }
   if (run.rounds.length > 1) {
     lines.push("", "<details><summary>Rounds</summary>", "");

@@ -34,6 +34,6 @@ export class Keys {
   pullRequest(repoId: number, pr: number) { return `${this.prefix}:idx:pr:${repoId}-${pr}`; }
   branch(repoId: number, branch: string) { return `${this.prefix}:idx:branch:${repoId}:${branch}`; }
   workflowRun(workflowRunId: number) { return `${this.prefix}:idx:wfrun:${workflowRunId}`; }
-  /** The trigger label a repository's config named last time it was loaded. */
-  triggerLabel(repoId: number) { return `${this.prefix}:repo:${repoId}:label`; }
+  /** Hash: what ingress must know of a repository's config before any run exists (label, command prefix). */
+  repoSettings(repoId: number) { return `${this.prefix}:repo:${repoId}`; }
 }

@@ -172,7 +172,7 @@ export class RunStore {
       multi.set(this.keys.branch(run.repo.id, run.pr.branch), key);
     }
     if (run.workflowRunId !== null) multi.set(this.keys.workflowRun(run.workflowRunId), key, "EX", 30 * 86_400);
-    if (run.config) multi.set(this.keys.triggerLabel(run.repo.id), run.config.label);
+    if (run.config) multi.hset(this.keys.repoSettings(run.repo.id), "label", run.config.label, "commandPrefix", run.config.commandPrefix);
     await multi.exec();
   }
 
@@ -184,8 +184,10 @@ export class RunStore {
     return this.redis.get(this.keys.workflowRun(workflowRunId));
   }
 
-  async triggerLabel(repoId: number): Promise<string | null> {
-    return this.redis.get(this.keys.triggerLabel(repoId));
+  /** The trigger label and command prefix the repository's config named when last loaded. */
+  async repoSettings(repoId: number): Promise<{ label: string | null; commandPrefix: string | null }> {
+    const [label, commandPrefix] = await this.redis.hmget(this.keys.repoSettings(repoId), "label", "commandPrefix");
+    return { label: label ?? null, commandPrefix: commandPrefix ?? null };
   }
 
   async activeIssues(limit = 1000): Promise<IssueKey[]> {

@@ -1,9 +1,12 @@
+import { branchFor } from "../../pipeline/branch.js";
 import { DEFAULT_CONFIG } from "../../pipeline/config.js";
 import type { PipelineEvent, Permission } from "../../pipeline/events.js";
 import type { ExecutableEffect, ExecuteEffect } from "../../queue/workers.js";
 import { renderStatusComment, runMarker } from "../status-comment.js";
 import { upsertMarkedComment } from "./comments.js";
+import { upsertCheckRun } from "./check-run.js";
 import { loadConfig } from "./load-config.js";
+import { openPullRequest } from "./pull-request.js";
 import { PermanentEffectError, repoParams, type GetOctokit, type GitHubContext } from "./octokit.js";
 
 type Handlers = { [K in ExecutableEffect["kind"]]: (effect: Extract<ExecutableEffect, { kind: K }>, context: GitHubContext) => Promise<PipelineEvent | null> };
@@ -16,7 +19,8 @@ const handlers: Handlers = {
     // retry never puts an old status back.
     const { run } = await context.store.load(context.issueKey);
     const current = run && run.id === context.run.id ? run : context.run;
-    await upsertMarkedComment(context, { ledgerField: "status-comment", marker: runMarker(current.id), body: renderStatusComment(current), edit: true });
+    await upsertMarkedComment(context, { ledgerField: `status-comment:${current.id}`, marker: runMarker(current.id), body: renderStatusComment(current), edit: true });
+    await upsertCheckRun(context, current);
     return null;
   },
 
@@ -45,7 +49,9 @@ const handlers: Handlers = {
 
   "dispatch-implement": async (effect, context) => {
     const { run, octokit, store, issueKey } = context;
-    const ledgerField = `dispatch:${effect.round}`;
+    // Keyed by effect id: a retry of this very effect reuses the dispatch, a new decision
+    // (a retry command, the next round) dispatches again.
+    const ledgerField = `dispatch:${effect.id}`;
     const known = await store.ledgerGet(issueKey, ledgerField);
     if (known) return { type: "implement.dispatched", at: context.now(), round: effect.round, workflowRunId: Number(known) };
     const config = run.config ?? DEFAULT_CONFIG;
@@ -57,7 +63,13 @@ const handlers: Handlers = {
         ...repoParams(run),
         workflow_id: workflow,
         ref,
-        inputs: { run_id: run.id, round: String(effect.round), issue: String(run.issue.number), feedback: JSON.stringify(effect.feedback ?? null) },
+        inputs: {
+          run_id: run.id,
+          round: String(effect.round),
+          issue: String(run.issue.number),
+          branch: branchFor(run.issue.number, run.issue.title),
+          feedback: JSON.stringify(effect.feedback ?? null),
+        },
         return_run_details: true,
       });
       const workflowRunId = Number((response.data as { workflow_run_id?: number } | undefined)?.workflow_run_id ?? 0);
@@ -74,9 +86,7 @@ const handlers: Handlers = {
     }
   },
 
-  "open-pr": async () => {
-    throw new PermanentEffectError("opening pull requests is not available in this Conveyor version", "open the pull request by hand, or upgrade Conveyor");
-  },
+  "open-pr": openPullRequest,
 
   "start-review": async () => {
     throw new PermanentEffectError("automated reviews are not available in this Conveyor version", "review the pull request by hand and comment /conveyor retry ci");
@@ -109,7 +119,7 @@ const handlers: Handlers = {
       `- tokens: ${run.tokens}`,
       `- started ${run.createdAt}, finished ${context.now()}`,
     ].join("\n");
-    await upsertMarkedComment(context, { ledgerField: "summary-comment", marker, body: summary, edit: false });
+    await upsertMarkedComment(context, { ledgerField: `summary-comment:${run.id}`, marker, body: summary, edit: false });
     await octokit.rest.issues.update({ ...repoParams(run), issue_number: run.issue.number, state: "closed", state_reason: "completed" });
     return { type: "close.finished", at: context.now() };
   },
