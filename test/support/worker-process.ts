@@ -1,0 +1,67 @@
+// A Conveyor worker in its own process, for crash tests: `kill -9` it at any instant, start it
+// again, and nothing may be lost or done twice. Run with
+//
+//   node --import tsx test/support/worker-process.ts
+//
+// It reads the usual environment (REDIS_URL, APP_ID, PRIVATE_KEY, CONVEYOR_PREFIX, GHE_HOST,
+// GHE_PROTOCOL, LOG_LEVEL, SHUTDOWN_TIMEOUT_MS) and a few test knobs:
+//
+//   CONVEYOR_TEST_CONCURRENCY  "events,effects,timers" worker concurrency (default: production's)
+//   CONVEYOR_TEST_RETRY_BASE_MS  Octokit's retry base delay (production: 1000 ms)
+//   CONVEYOR_TEST_STALL  "lockDuration,stalledInterval" in ms, to shorten BullMQ's stalled-job
+//     recovery (production: 30000,15000), so a test can wait for recovery in seconds
+//
+// It logs JSON lines (pino) on stdout; the line with msg "worker-process ready" says the worker
+// is up. SIGTERM stops it gracefully (running jobs finish) and exits 0.
+import { Worker } from "bullmq";
+import { ProbotOctokit } from "probot";
+import { startConveyor } from "../../src/main.js";
+import { createLogger } from "../../src/logger.js";
+
+const env = process.env;
+const log = createLogger(env.LOG_LEVEL ?? "info").child({ pid: process.pid, slot: env.CONVEYOR_TEST_SLOT });
+
+const stall = env.CONVEYOR_TEST_STALL?.split(",").map(Number);
+if (stall && stall.length === 2 && stall.every((n) => Number.isFinite(n) && n > 0)) {
+  // src/queue/workers.ts fixes the stall settings; the constructor calls createLockManager right
+  // after merging the options and before the worker runs, so the options can be adjusted there.
+  const [lockDuration, stalledInterval] = stall as [number, number];
+  const proto = Worker.prototype as unknown as { createLockManager(this: { opts: Record<string, unknown> }): void };
+  const original = proto.createLockManager;
+  proto.createLockManager = function (this: { opts: Record<string, unknown> }) {
+    this.opts.lockDuration = lockDuration;
+    this.opts.lockRenewTime = lockDuration / 2;
+    this.opts.stalledInterval = stalledInterval;
+    original.call(this);
+  };
+}
+
+const [events, effects, timers] = (env.CONVEYOR_TEST_CONCURRENCY ?? "").split(",").map((n) => (n ? Number(n) : undefined));
+
+// Probot's throttling spaces writes 1 s (comments 3 s) apart per process: off, as in the other
+// tests. Retries stay on, as in production, so injected 502s are retried inside the request.
+const Octokit = ProbotOctokit.defaults((options: Record<string, unknown>) => ({
+  ...options,
+  throttle: { enabled: false },
+  retry: { retries: 2, retryAfterBaseValue: Number(env.CONVEYOR_TEST_RETRY_BASE_MS ?? 1000) },
+}));
+
+const conveyor = await startConveyor("worker", { env, log, Octokit, concurrency: { events, effects, timers } });
+log.info("worker-process ready");
+
+let stopping = false;
+process.on("SIGTERM", () => {
+  if (stopping) return;
+  stopping = true;
+  log.info("worker-process: SIGTERM, stopping");
+  conveyor.stop().then(
+    () => {
+      log.info("worker-process: stopped, exiting 0");
+      process.exit(0);
+    },
+    (error: unknown) => {
+      log.error({ err: error }, "worker-process: stop failed");
+      process.exit(1);
+    },
+  );
+});
