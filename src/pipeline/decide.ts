@@ -338,11 +338,22 @@ function onTimerFired(run: Run, event: EventOf<"timer.fired">): Outcome {
   return applied(run, [{ kind: "comment", body }, setTimer(run, "reminder", event.at, config.approval.remindEvery)], "approval reminder");
 }
 
+/** Effects that only tell humans about the run; their failure must not trigger more telling. */
+const REPORTING_EFFECTS = new Set(["post-status", "comment", "react"]);
+
 function onEffectFailed(run: Run, event: EventOf<"effect.failed">): Outcome {
   const origin = parseEffectId(event.effectId);
   if (origin && origin.runId !== run.id) return refused(`effect ${event.effectId} belongs to run ${origin.runId}, not ${run.id}`);
   if (origin && (origin.stage !== run.stage || origin.round !== run.round)) {
     return refused(`stale ${event.kind} failure from ${origin.stage} round ${origin.round} (run is in ${run.stage} round ${run.round})`);
   }
-  return park(run, `${event.kind} failed: ${event.error}`, event.next ?? `fix the cause, then comment ${prefixOf(run)} retry`);
+  const what = `${event.kind} failed: ${event.error}`;
+  const next = event.next ?? `fix the cause, then comment ${prefixOf(run)} retry`;
+  if (REPORTING_EFFECTS.has(event.kind)) {
+    // Parking reports through the status comment; when reporting is what fails, parking again
+    // would fail again, forever. A parked run keeps its first reason.
+    if (run.state === "needs-human") return refused(`${what} while the run is already parked; not parking again`);
+    return park(run, what, next, [], event.kind !== "post-status");
+  }
+  return park(run, what, next);
 }

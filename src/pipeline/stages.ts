@@ -82,8 +82,8 @@ export function countBlocking(config: RepoConfig, outcomes: readonly AngleOutcom
 }
 
 /** needs-human: the stage stays, the reason tells a human what happened and what to do. */
-export function park(run: Run, what: string, next: string, effects: EffectDraft[] = []): Outcome {
-  return applied({ ...run, state: "needs-human", reason: { what, next } }, [...effects, postStatus()], `${run.stage} parked: ${what}`);
+export function park(run: Run, what: string, next: string, effects: EffectDraft[] = [], report = true): Outcome {
+  return applied({ ...run, state: "needs-human", reason: { what, next } }, report ? [...effects, postStatus()] : effects, `${run.stage} parked: ${what}`);
 }
 
 /** cancelled: terminal; a new label starts a new run. */

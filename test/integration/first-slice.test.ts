@@ -143,3 +143,44 @@ describe("labelling an issue", () => {
     gh.done();
   });
 });
+
+describe("the status comment", () => {
+  it("is found again by its marker when the ledger is lost, and posted anew when a human deleted it", async () => {
+    const marker = "<!-- conveyor:run=186853002-1-1 -->";
+    const comments = "GET /repos/{owner}/{repo}/issues/{issue_number}/comments" as const;
+    const create = "POST /repos/{owner}/{repo}/issues/{issue_number}/comments" as const;
+    const edit = "PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}" as const;
+    const react = "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions" as const;
+    noConfigFile();
+    implementerDispatch();
+    // Interceptors answer in the order they are registered: this is the comment's whole life.
+    gh.on(comments, { ...repo, issue_number: 1 }, { status: 200, body: [] });
+    gh.on(create, { ...repo, issue_number: 1 }, { status: 201, body: { id: 101 } });
+    gh.on(edit, { ...repo, comment_id: 101 }, { status: 200, body: { id: 101 } }, { times: 2 });
+    gh.on(comments, { ...repo, issue_number: 1 }, { status: 200, body: [{ id: 55, body: "unrelated" }, { id: 101, body: `${marker}\nold` }] });
+    gh.on(edit, { ...repo, comment_id: 101 }, { status: 404, body: { message: "Not Found" } });
+    gh.on(create, { ...repo, issue_number: 1 }, { status: 201, body: { id: 202 } });
+    gh.on(react, { ...repo }, { status: 201, body: { id: 1, content: "+1" } }, { times: 2 });
+
+    await app.deliver(labeled());
+    await app.waitForRun(KEY, (r) => r.workflowRunId === 555);
+    await app.settle();
+    const { store } = app.conveyor.engine;
+
+    // Ledger lost (e.g. Redis restored from an older backup): the marker finds comment 101.
+    await store.redis.del(store.keys.ledger(KEY));
+    await app.deliver(webhook("issue_comment", "created", { comment: { id: 9001, body: "/conveyor status" } }));
+    await app.waitForRun(KEY, (r) => r.version === 4);
+    await app.settle();
+    expect(gh.calls(create)).toHaveLength(1);
+    expect(gh.calls(edit)).toHaveLength(2);
+
+    // The comment was deleted on GitHub: editing it answers 404, so a new one is posted.
+    await app.deliver(webhook("issue_comment", "created", { comment: { id: 9002, body: "/conveyor status" } }));
+    await app.waitForRun(KEY, (r) => r.version === 5);
+    await app.settle();
+    expect(gh.calls(create)).toHaveLength(2);
+    expect(await store.ledgerGet(KEY, "status-comment:186853002-1-1")).toBe("202");
+    gh.done();
+  });
+});

@@ -676,7 +676,11 @@ const effectRows: Row[] = [
     expect(run.reason?.next).toBe("add .github/workflows/conveyor-implement.yml");
   }),
   ok("effect.failed with an id of another shape still parks", makeRun("review"), ev.effectFailed("custom-job", "post-status", "boom"), { state: "needs-human" }),
-  ok("effect.failed on a parked run updates the reason", parked("review"), ev.effectFailed("42-7-1_review_r0_v5_post-status", "post-status", "HTTP 500"), { state: "needs-human", reason: "post-status failed" }),
+  ok("effect.failed on a parked run updates the reason", parked("review"), ev.effectFailed("42-7-1_review_r0_v5_start-review", "start-review", "HTTP 500"), { state: "needs-human", reason: "start-review failed", effects: ["post-status"] }),
+  no("a failed status update on a parked run does not park again (no report loop)", parked("review"), ev.effectFailed("42-7-1_review_r0_v5_post-status", "post-status", "HTTP 403"), "already parked"),
+  no("a failed comment on a parked run does not park again", parked("review"), ev.effectFailed("42-7-1_review_r0_v5_comment", "comment", "HTTP 403"), "already parked"),
+  ok("a failed status update parks an active run without posting the status again", makeRun("review"), ev.effectFailed("42-7-1_review_r0_v5_post-status", "post-status", "HTTP 403"), { state: "needs-human", effects: [] }),
+  ok("a failed reaction parks an active run and reports it", makeRun("review"), ev.effectFailed("42-7-1_review_r0_v5_react", "react", "HTTP 403"), { state: "needs-human", effects: ["post-status"] }),
   no("effect.failed from an earlier stage", makeRun("review"), ev.effectFailed("42-7-1_merge_r0_v4_merge-pr", "merge-pr", "HTTP 405"), "stale merge-pr failure from merge round 0 (run is in review round 0)"),
   no("effect.failed from an earlier round", inRound("implement", 1), ev.effectFailed("42-7-1_implement_r0_v4_dispatch-implement", "dispatch-implement", "x"), "from implement round 0"),
   no("effect.failed of another run", makeRun("review"), ev.effectFailed("42-7-2_review_r0_v1_start-review", "start-review", "x"), "belongs to run 42-7-2"),

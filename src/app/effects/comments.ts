@@ -28,7 +28,14 @@ async function write(context: GitHubContext, commentId: number | null, options: 
     const { data } = await octokit.rest.issues.createComment({ ...repoParams(run), issue_number: run.issue.number, body: options.body });
     commentId = data.id;
   } else if (options.edit) {
-    await octokit.rest.issues.updateComment({ ...repoParams(run), comment_id: commentId, body: options.body });
+    try {
+      await octokit.rest.issues.updateComment({ ...repoParams(run), comment_id: commentId, body: options.body });
+    } catch (error) {
+      // Someone deleted the comment: the run still needs its status, so post it anew.
+      if ((error as { status?: number }).status !== 404) throw error;
+      const { data } = await octokit.rest.issues.createComment({ ...repoParams(run), issue_number: run.issue.number, body: options.body });
+      commentId = data.id;
+    }
   }
   await store.ledgerSet(issueKey, options.ledgerField, String(commentId));
   return commentId;
