@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { decide } from "../pipeline/decide.js";
+import { decide, type Decision } from "../pipeline/decide.js";
 import type { Effect } from "../pipeline/effects.js";
 import type { PipelineEvent } from "../pipeline/events.js";
 import type { Run } from "../pipeline/run.js";
@@ -49,7 +49,12 @@ export class Engine {
       const effects: Effect[] = [];
       const outcomes: Outcome[] = [];
       for (const entry of entries) {
-        const decision = decide(run, entry.event);
+        if (!("event" in entry)) {
+          this.log.error({ runId: run?.id, issueKey: key, entryId: entry.entryId, problem: entry.problem }, "skipped an unreadable log entry");
+          outcomes.push({ of: entry.entryId, type: "unreadable", applied: false, reason: `unreadable log entry: ${entry.problem}`, stage: run?.stage ?? null, state: run?.state ?? null, effects: [] });
+          continue;
+        }
+        const decision = this.decideSafely(run, entry.event, entry.entryId);
         if (decision.applied) {
           run = decision.run;
           effects.push(...decision.effects);
@@ -80,6 +85,27 @@ export class Engine {
     }
     await this.drain(key);
     return { applied, conflicts };
+  }
+
+  /**
+   * A throwing `decide` is a bug in Conveyor. The event is skipped (a poison event must not block
+   * every later event of the run) and the issue is told, so the failure is never silent.
+   */
+  private decideSafely(run: Run | null, event: PipelineEvent, entryId: string): Decision {
+    try {
+      return decide(run, event);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.log.error({ err: error, runId: run?.id, event: event.type, entryId }, `decide threw on ${event.type}; the event is skipped`);
+      if (!run) return { run, effects: [], applied: false, reason: `internal error: ${message}` };
+      const body = [
+        `⚠️ Conveyor hit an internal error while applying \`${event.type}\` to run \`${run.id}\` and skipped that event: ${message.replace(/\s+/g, " ")}`,
+        "",
+        `This is a bug in Conveyor, not in your repository. The run stays at stage **${run.stage}**; comment \`${run.config?.commandPrefix ?? "/conveyor"} retry\` to go on, and please report it with the run id.`,
+      ].join("\n");
+      const effect: Effect = { kind: "comment", id: `${run.id}_internal_${entryId}`, body };
+      return { run, effects: [effect], applied: true, reason: `internal error, event skipped: ${message}` };
+    }
   }
 
   /** Turns committed effects into jobs. Job ids are effect ids, so draining twice is harmless. */

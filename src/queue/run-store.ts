@@ -53,10 +53,16 @@ export interface LoggedEvent {
   source: string;
 }
 
+/** A log entry that no longer parses (written by an older version, or corrupted). */
+export interface UnreadableEvent {
+  entryId: string;
+  problem: string;
+}
+
 /** What applying one logged event did; kept in the log so a run's timeline explains itself. */
 export interface Outcome {
   of: string;
-  type: PipelineEvent["type"];
+  type: PipelineEvent["type"] | "unreadable";
   applied: boolean;
   reason: string;
   stage: string | null;
@@ -66,7 +72,8 @@ export interface Outcome {
 
 export type LogEntry =
   | { kind: "event"; entryId: string; event: PipelineEvent; source: string }
-  | { kind: "outcome"; entryId: string; outcome: Outcome };
+  | { kind: "outcome"; entryId: string; outcome: Outcome }
+  | { kind: "unreadable"; entryId: string; problem: string };
 
 /**
  * Runs, their event logs and outboxes in Redis. One issue has at most one live run; the run
@@ -108,13 +115,14 @@ export class RunStore {
     return { run: run ? Run.parse(JSON.parse(run)) : null, version: Number(version ?? 0), cursor: cursor ?? "0-0" };
   }
 
-  /** Logged events after the cursor, oldest first. */
-  async pending(key: IssueKey, cursor: string, limit = 100): Promise<LoggedEvent[]> {
+  /** Logged events after the cursor, oldest first; entries that do not parse are returned as such. */
+  async pending(key: IssueKey, cursor: string, limit = 100): Promise<(LoggedEvent | UnreadableEvent)[]> {
     const entries = await this.redis.xrange(this.keys.log(key), `(${cursor}`, "+", "COUNT", limit);
-    const events: LoggedEvent[] = [];
+    const events: (LoggedEvent | UnreadableEvent)[] = [];
     for (const [entryId, fields] of entries) {
-      const entry = parseEntry(entryId, fields);
+      const entry = parseEntrySafely(entryId, fields);
       if (entry.kind === "event") events.push(entry);
+      else if (entry.kind === "unreadable") events.push(entry);
     }
     return events;
   }
@@ -196,7 +204,7 @@ export class RunStore {
 
   async history(key: IssueKey): Promise<LogEntry[]> {
     const entries = await this.redis.xrange(this.keys.log(key), "-", "+");
-    return entries.map(([entryId, fields]) => parseEntry(entryId, fields));
+    return entries.map(([entryId, fields]) => parseEntrySafely(entryId, fields));
   }
 
   async ledgerGet(key: IssueKey, field: string): Promise<string | null> {
@@ -214,6 +222,14 @@ export class RunStore {
 
   async release(key: IssueKey, name: string): Promise<void> {
     await this.redis.del(this.keys.claim(key, name));
+  }
+}
+
+function parseEntrySafely(entryId: string, fields: string[]): LogEntry {
+  try {
+    return parseEntry(entryId, fields);
+  } catch (error) {
+    return { kind: "unreadable", entryId, problem: error instanceof Error ? error.message.slice(0, 500) : String(error) };
   }
 }
 

@@ -70,7 +70,7 @@ describe("RunStore", () => {
     const base = await store.load(key);
     const [entry] = await store.pending(key, base.cursor);
     const effects = [{ kind: "load-config" as const, id: "7-3-1_intake_r0_v1_load-config" }];
-    const outcome = { of: entry!.entryId, type: entry!.event.type, applied: true, reason: "new run", stage: "intake", state: "active", effects: ["load-config"] };
+    const outcome = { of: entry!.entryId, type: "issue.labeled" as const, applied: true, reason: "new run", stage: "intake", state: "active", effects: ["load-config"] };
 
     expect(await store.commit(key, base, { run: run(1), cursor: entry!.entryId, outcomes: [outcome], effects })).toBe(true);
     // A second applier that read the same base loses: nothing it wrote lands.
