@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Engine } from "../queue/engine.js";
-import { issueKey, type IssueKey } from "../queue/keys.js";
+import { issueKey, issueKeyOfRunId, type IssueKey } from "../queue/keys.js";
+import { parseImplementRunName } from "../pipeline/implementer.js";
 import { DEFAULT_CONFIG } from "../pipeline/config.js";
 import { repositoryIdOf, routeWebhook, type Route, type RouteOptions } from "./route-webhook.js";
 
@@ -72,6 +73,13 @@ export class Ingress {
 
   private async resolve(route: Route): Promise<IssueKey | null> {
     if (route.kind === "issue") return issueKey(route.repoId, route.issue);
+    if (route.kind === "workflow-run") {
+      // The dispatch's workflow_run_id once recorded; before that, the run name the caller set.
+      const indexed = await this.engine.store.issueOfWorkflowRun(route.workflowRunId);
+      if (indexed) return indexed;
+      const named = parseImplementRunName(route.runName);
+      return named && named.runId.startsWith(`${route.repoId}-`) ? issueKeyOfRunId(named.runId) : null;
+    }
     // Only pull requests a run opened are indexed; any other PR is none of Conveyor's business.
     return this.engine.store.issueOfPullRequest(route.repoId, route.pr);
   }

@@ -42,10 +42,33 @@ const PullRequestReviewPayload = Base.extend({
   pull_request: z.object({ number: z.number().int().positive(), head: z.object({ ref: z.string(), sha: z.string() }) }),
 });
 
+const PullRequestRefs = z.array(z.object({ number: z.number().int().positive() }));
+const WorkflowRunPayload = Base.extend({
+  action: z.string(),
+  workflow_run: z.object({
+    id: z.number().int(),
+    name: z.string().nullable().optional(),
+    display_title: z.string().nullable().optional(),
+    conclusion: z.string().nullable(),
+    head_sha: z.string(),
+    html_url: z.string(),
+    pull_requests: PullRequestRefs,
+  }),
+});
+const CheckSuitePayload = Base.extend({
+  action: z.string(),
+  check_suite: z.object({ head_sha: z.string(), app: z.object({ name: z.string() }).nullable().optional(), pull_requests: PullRequestRefs }),
+});
+const CheckRunPayload = Base.extend({
+  action: z.string(),
+  check_run: z.object({ name: z.string(), head_sha: z.string(), pull_requests: PullRequestRefs }),
+});
+
 /** Which run an event belongs to, before Redis is asked. */
 export type Route =
   | { kind: "issue"; repoId: number; issue: number }
-  | { kind: "pull"; repoId: number; pr: number; branch: string };
+  | { kind: "pull"; repoId: number; pr: number; branch: string }
+  | { kind: "workflow-run"; repoId: number; workflowRunId: number; runName: string };
 
 export type Routed = {
   route: Route;
@@ -67,7 +90,7 @@ export function issueOfBranch(branch: string): number | null {
   return match ? Number(match[1]) : null;
 }
 
-export const HANDLED_EVENTS = ["issues", "issue_comment", "pull_request", "pull_request_review"] as const;
+export const HANDLED_EVENTS = ["issues", "issue_comment", "pull_request", "pull_request_review", "workflow_run", "check_suite", "check_run"] as const;
 
 const isBot = (user: { login: string; type?: string | undefined } | null) => !user || user.type === "Bot" || user.login.endsWith("[bot]");
 
@@ -141,6 +164,31 @@ export function routeWebhook(name: string, payload: unknown, at: string, options
           },
         });
       });
+    case "workflow_run":
+      return parse(WorkflowRunPayload, payload, (p) => {
+        if (p.action !== "completed") return ignored(`workflow_run.${p.action} does not affect runs`);
+        const run = p.workflow_run;
+        const runName = run.display_title ?? run.name ?? "";
+        // Either the implementer of a run (found by its id or its name) or CI on a run's PR.
+        const implement: Routed = {
+          route: { kind: "workflow-run", repoId: p.repository.id, workflowRunId: run.id, runName },
+          event: { type: "implement.completed", at, workflowRunId: run.id, runName, conclusion: run.conclusion ?? "unknown", url: run.html_url },
+          requiresRun: true,
+        };
+        return { status: "routed", routed: [implement, ...ciReports(p.repository.id, run.pull_requests, run.head_sha, runName || `workflow run ${run.id}`, at)] };
+      });
+    case "check_suite":
+      return parse(CheckSuitePayload, payload, (p) => {
+        if (p.action !== "completed") return ignored(`check_suite.${p.action} does not affect runs`);
+        const suite = p.check_suite;
+        return routedAll(ciReports(p.repository.id, suite.pull_requests, suite.head_sha, `check suite of ${suite.app?.name ?? "an app"}`, at), "the check suite is on no pull request");
+      });
+    case "check_run":
+      return parse(CheckRunPayload, payload, (p) => {
+        if (p.action !== "completed") return ignored(`check_run.${p.action} does not affect runs`);
+        if (p.check_run.name === "Conveyor" || p.check_run.name.startsWith("Conveyor / ")) return ignored("Conveyor's own check runs are not CI");
+        return routedAll(ciReports(p.repository.id, p.check_run.pull_requests, p.check_run.head_sha, p.check_run.name, at), "the check run is on no pull request");
+      });
     default:
       return ignored(`${name} events are not handled`);
   }
@@ -152,6 +200,14 @@ function parse<T>(schema: z.ZodType<T>, payload: unknown, map: (parsed: T) => Ro
     return { status: "malformed", problems: result.error.issues.map((issue) => `${issue.path.join(".") || "(payload)"}: ${issue.message}`) };
   }
   return map(result.data);
+}
+
+function ciReports(repoId: number, pullRequests: { number: number }[], sha: string, check: string, at: string): Routed[] {
+  return pullRequests.map((pr) => ({ route: { kind: "pull", repoId, pr: pr.number, branch: "" }, event: { type: "ci.reported", at, sha, check }, requiresRun: true }));
+}
+
+function routedAll(all: Routed[], reasonWhenNone: string): RouteResult {
+  return all.length ? { status: "routed", routed: all } : ignored(reasonWhenNone);
 }
 
 function routed(one: Routed): RouteResult {

@@ -126,6 +126,8 @@ function resume(run: Run, at: string, replay: Replay): Outcome {
   const moved = replayed.run.stage !== run.stage;
   const next = rearm || moved ? { ...replayed.run, stageStartedAt: at } : replayed.run;
   const timers = rearm ? stageTimers(next, at) : [];
+  // Check reports are not held while paused: read CI again when the run waits for it.
+  if (rearm && next.stage === "ci" && next.pr) timers.push({ kind: "evaluate-ci", sha: next.pr.headSha });
   const notes = replayed.notes.length ? `; replayed ${replayed.notes.length} deferred: ${replayed.notes.join("; ")}` : "";
   return applied(next, [...effects, { kind: "post-status" }, ...timers], `paused → ${next.state} in ${next.stage}${notes}`);
 }

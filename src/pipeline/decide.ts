@@ -1,3 +1,4 @@
+import { parseImplementRunName } from "./implementer.js";
 import { onCommandPermission, onCommandReceived, onReviewPermission, onReviewSubmitted, type Replay } from "./commands.js";
 import { assignEffectIds, parseEffectId, type EffectDraft } from "./effect-id.js";
 import type { Effect } from "./effects.js";
@@ -46,6 +47,7 @@ const DEFERRED_WHILE_PAUSED: ReadonlySet<EventType> = new Set<EventType>([
   "config.loaded",
   "config.invalid",
   "implement.dispatched",
+  "implement.completed",
   "implement.finished",
   "pr.opened",
   "pr.pushed",
@@ -89,6 +91,8 @@ function step(current: Run | null, event: PipelineEvent): Outcome {
       return onConfigInvalid(run, event);
     case "implement.dispatched":
       return onImplementDispatched(run, event);
+    case "implement.completed":
+      return onImplementCompleted(run, event);
     case "implement.finished":
       return onImplementFinished(run, event);
     case "pr.opened": {
@@ -105,6 +109,8 @@ function step(current: Run | null, event: PipelineEvent): Outcome {
       return enterClose(run, event.at);
     case "review.finished":
       return onReviewFinished(run, event);
+    case "ci.reported":
+      return onCiReported(run, event);
     case "ci.finished":
       return onCiFinished(run, event);
     case "review.submitted":
@@ -235,6 +241,23 @@ function onImplementDispatched(run: Run, event: EventOf<"implement.dispatched">)
   return applied({ ...run, workflowRunId: event.workflowRunId }, [{ kind: "post-status" }], `implement round ${run.round} runs workflow run ${event.workflowRunId}`);
 }
 
+/**
+ * The implementer workflow ended. It is this round's run when the dispatch's workflow_run_id
+ * matches, or, before that id is recorded, when the run name names this run and round.
+ */
+function onImplementCompleted(run: Run, event: EventOf<"implement.completed">): Outcome {
+  if (run.stage !== "implement") return refused(`workflow run ${event.workflowRunId} ended, but the run is in ${run.stage}`);
+  const named = parseImplementRunName(event.runName);
+  const ours = run.workflowRunId !== null ? run.workflowRunId === event.workflowRunId : named?.runId === run.id && named.round === run.round;
+  if (!ours) return refused(`unrelated workflow run ${event.workflowRunId} "${event.runName}" (round ${run.round} runs ${run.workflowRunId ?? "an unrecorded workflow run"})`);
+  const next: Run = { ...run, workflowRunId: event.workflowRunId };
+  if (event.conclusion === "success") {
+    return applied(next, [{ kind: "inspect-implement", round: run.round, workflowRunId: event.workflowRunId }], `implement round ${run.round} succeeded: reading the branch`);
+  }
+  const prefix = prefixOf(run);
+  return park(next, `the implementer workflow ended ${event.conclusion} in round ${run.round} (${event.url})`, `read the workflow's log, then ${prefix} retry or ${prefix} fix <instructions>`);
+}
+
 function onImplementFinished(run: Run, event: EventOf<"implement.finished">): Outcome {
   const why = notIn(run, "implement", event.round);
   if (why) return refused(why);
@@ -285,6 +308,15 @@ function onReviewFinished(run: Run, event: EventOf<"review.finished">): Outcome 
     return fixRound(next, { source: "review", summary, items: event.blocking }, event.at);
   }
   return enterCi(next, pr, event.at);
+}
+
+/** A check finished on some sha: only the head of a run waiting in ci is worth reading. */
+function onCiReported(run: Run, event: EventOf<"ci.reported">): Outcome {
+  const pr = run.pr;
+  if (!pr) return refused("the run has no pull request");
+  if (pr.headSha !== event.sha) return refused(`check ${event.check} reported on ${shortSha(event.sha)}, not the head ${shortSha(pr.headSha)}`);
+  if (run.stage !== "ci" || run.state !== "active") return refused(`check ${event.check} reported while the run is ${run.state} in ${run.stage}`);
+  return applied(run, [{ kind: "evaluate-ci", sha: event.sha }], `check ${event.check} reported on ${shortSha(event.sha)}: reading CI`);
 }
 
 function onCiFinished(run: Run, event: EventOf<"ci.finished">): Outcome {

@@ -17,6 +17,10 @@ export const Effect = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("post-status"), ...base }),
   /** Dispatch the implementer workflow; answers with implement.dispatched. */
   z.object({ kind: z.literal("dispatch-implement"), ...base, round: z.number().int().min(0), feedback: Feedback.nullable() }),
+  /** After a successful implementer run: did the branch move? Answers with implement.finished. */
+  z.object({ kind: z.literal("inspect-implement"), ...base, round: z.number().int().min(0), workflowRunId: z.number().int() }),
+  /** Read every check on a head sha; answers with ci.finished once all required ones completed. */
+  z.object({ kind: z.literal("evaluate-ci"), ...base, sha: z.string() }),
   /** Open the PR for the run's branch, or update it; answers with pr.opened. */
   z.object({ kind: z.literal("open-pr"), ...base, round: z.number().int().min(0) }),
   /** Run the review flow for a head sha; answers with review.finished. */

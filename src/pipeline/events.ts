@@ -65,6 +65,15 @@ export const PipelineEvent = z.discriminatedUnion("type", [
     outcome: z.enum(["changed", "no-changes", "failed"]),
     detail: z.string().default(""),
   }),
+  /** The implementer workflow run ended (workflow_run.completed); `conclusion` as GitHub reports it. */
+  z.object({
+    type: z.literal("implement.completed"),
+    ...base,
+    workflowRunId: z.number().int(),
+    runName: z.string(),
+    conclusion: z.string(),
+    url: z.string(),
+  }),
   z.object({ type: z.literal("pr.opened"), ...base, round: z.number().int().min(0), get pr() { return PullRequestRef; } }),
   z.object({ type: z.literal("pr.pushed"), ...base, headSha: z.string(), actor: z.string() }),
   z.object({ type: z.literal("pr.closed"), ...base, merged: z.boolean(), actor: z.string() }),
@@ -82,6 +91,8 @@ export const PipelineEvent = z.discriminatedUnion("type", [
     tokens: z.number().int().min(0),
   }),
   // ci
+  /** One of the repository's checks on a PR head finished; evaluate-ci then reads them all. */
+  z.object({ type: z.literal("ci.reported"), ...base, sha: z.string(), check: z.string() }),
   z.object({ type: z.literal("ci.finished"), ...base, sha: z.string(), conclusion: z.enum(["success", "failure"]), failing: z.array(z.string()) }),
   // approval
   z.object({

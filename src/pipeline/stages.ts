@@ -153,7 +153,8 @@ export function enterCi(run: Run, pr: PullRequestRef, at: string): Outcome {
     return fixRound(run, ciFeedback(ci.sha, ci.failing), at);
   }
   const next = moveTo(run, "ci", at);
-  return applied(next, [postStatus(), ...stageTimers(next, at)], `${run.stage} → ci`);
+  // Checks may have finished while the reviews ran: read them now, then on every report.
+  return applied(next, [postStatus(), { kind: "evaluate-ci", sha: pr.headSha }, ...stageTimers(next, at)], `${run.stage} → ci`);
 }
 
 export function ciFeedback(sha: string, failing: string[]): Feedback {

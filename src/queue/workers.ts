@@ -18,6 +18,8 @@ export interface EffectContext {
   log: Logger;
   /** The event time for the result event; the executor reads the clock, `decide` never does. */
   now(): string;
+  /** True on the effect's last attempt: an executor that waits for something may give up then. */
+  lastAttempt: boolean;
 }
 
 /** Carries out one effect on GitHub (or elsewhere) and returns the event that reports its result. */
@@ -102,13 +104,13 @@ async function runEffect(job: Job<EffectJob>, engine: Engine, execute: ExecuteEf
     log.warn("effect skipped: its run is gone or was replaced by a newer run");
     return "skipped";
   }
+  const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? EFFECT_ATTEMPTS);
   try {
-    const result = await execute(effect, { run, issueKey, store: engine.store, log, now: () => new Date().toISOString() });
+    const result = await execute(effect, { run, issueKey, store: engine.store, log, now: () => new Date().toISOString(), lastAttempt });
     if (result) await engine.submit(issueKey, result, { source: effect.id, requiresRun: false });
     return "done";
   } catch (error) {
     const kind = classifyFailure(error);
-    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? EFFECT_ATTEMPTS);
     const what = describeFailure(error);
     if (kind === "transient" && !lastAttempt) {
       log.warn({ err: error, attempt: job.attemptsMade + 1 }, `effect ${effect.kind} failed (transient), will retry: ${what}`);

@@ -99,6 +99,9 @@ const ev = {
   dispatched: (round = 0, workflowRunId = 901, at = AT) => parse({ type: "implement.dispatched", at, round, workflowRunId }),
   implFinished: (outcome: string, o: { round?: number; workflowRunId?: number; detail?: string; at?: string } = {}) =>
     parse({ type: "implement.finished", round: 0, workflowRunId: 900, outcome, ...o }),
+  implCompleted: (conclusion: string, o: { workflowRunId?: number; runName?: string; at?: string } = {}) =>
+    parse({ type: "implement.completed", workflowRunId: 900, runName: "conveyor 42-7-1 round 0", conclusion, url: "https://github.com/acme/widgets/actions/runs/900", ...o }),
+  ciReported: (sha = SHA, check = "test (20)", at = AT) => parse({ type: "ci.reported", at, sha, check }),
   prOpened: (round = 0, headSha = SHA, at = AT) => parse({ type: "pr.opened", at, round, pr: { ...PR, headSha } }),
   pushed: (headSha = SHA2, at = AT) => parse({ type: "pr.pushed", at, headSha, actor: "bob" }),
   prClosed: (merged: boolean, at = AT) => parse({ type: "pr.closed", at, merged, actor: "bob" }),
@@ -127,6 +130,8 @@ const authorized = (name: string, args: string[] = [], permission: Permission = 
 /** One event of every type, for the tables that apply to all of them. */
 const SAMPLES: PipelineEvent[] = [
   ev.labeled(),
+  ev.implCompleted("success"),
+  ev.ciReported(),
   ev.unlabeled(),
   ev.issueClosed(),
   ev.configLoaded(),
@@ -250,6 +255,20 @@ const implementRows: Row[] = [
   no("implement.dispatched for another workflow run", makeRun("implement"), ev.dispatched(0, 901), "round 0 already runs workflow run 900, not 901"),
   no("implement.dispatched for an old round", inRound("implement", 1, { workflowRunId: null }), ev.dispatched(0, 901), "stale event for implement round 0 (run is in round 1)"),
   no("implement.dispatched outside implement", makeRun("review"), ev.dispatched(0, 901), "stage is review, not implement"),
+  ok("implement.completed success: read the branch", makeRun("implement"), ev.implCompleted("success"), { stage: "implement", state: "active", effects: ["inspect-implement"] }, (d) => {
+    expect(effect(d, "inspect-implement")).toMatchObject({ round: 0, workflowRunId: 900 });
+  }),
+  ok("implement.completed before the dispatch was recorded, matched by run name", makeRun("implement", { workflowRunId: null }), ev.implCompleted("success", { workflowRunId: 977 }), { effects: ["inspect-implement"] }, (_d, run) => {
+    expect(run.workflowRunId).toBe(977);
+  }),
+  ok("implement.completed failure parks with the link", makeRun("implement"), ev.implCompleted("failure"), { state: "needs-human", effects: ["post-status"] }, (_d, run) => {
+    expect(run.reason?.what).toBe("the implementer workflow ended failure in round 0 (https://github.com/acme/widgets/actions/runs/900)");
+  }),
+  ok("implement.completed cancelled parks", makeRun("implement"), ev.implCompleted("cancelled"), { state: "needs-human" }),
+  no("implement.completed of an unrelated workflow run", makeRun("implement"), ev.implCompleted("success", { workflowRunId: 555, runName: "CI" }), "unrelated workflow run 555"),
+  no("implement.completed of an old round's re-run", inRound("implement", 1, { workflowRunId: 901 }), ev.implCompleted("success", { workflowRunId: 900 }), "unrelated workflow run 900"),
+  no("implement.completed named for another round before the dispatch was recorded", inRound("implement", 1, { workflowRunId: null }), ev.implCompleted("success", { runName: "conveyor 42-7-1 round 0" }), "unrelated workflow run 900"),
+  no("implement.completed outside implement", makeRun("review"), ev.implCompleted("success"), "the run is in review"),
   ok("implement.finished changed: open the PR", makeRun("implement"), ev.implFinished("changed"), { stage: "implement", state: "active", effects: ["open-pr"] }, (d) => {
     expect(effect(d, "open-pr").round).toBe(0);
   }),
@@ -283,7 +302,8 @@ const implementRows: Row[] = [
 
 const blockingRun = (over: Partial<Run> = {}) => makeRun("review", over);
 const reviewRows: Row[] = [
-  ok("review.finished clean: review → ci", makeRun("review"), ev.reviewFinished(), { stage: "ci", effects: ["post-status", "set-timer"], reason: "review → ci" }, (d, run) => {
+  ok("review.finished clean: review → ci", makeRun("review"), ev.reviewFinished(), { stage: "ci", effects: ["post-status", "evaluate-ci", "set-timer"], reason: "review → ci" }, (d, run) => {
+    expect(effect(d, "evaluate-ci").sha).toBe(SHA);
     expect(run.reviews).toEqual(CLEAN);
     expect(run.tokens).toBe(1000);
     expect(effect(d, "set-timer")).toMatchObject({ timer: "deadline", stage: "ci", fireAt: later(AT, 2 * HOUR) });
@@ -343,7 +363,7 @@ const reviewRows: Row[] = [
     { stage: "implement", round: 1, effects: FIX },
     (_d, run) => expect(run.feedback).toEqual({ source: "ci", summary: "CI failed on 1111111: lint", items: ["lint"] }),
   ),
-  ok("review.finished with CI known for another sha: waits in ci", blockingRun({ ci: { sha: SHA2, conclusion: "success", failing: [] } }), ev.reviewFinished(), { stage: "ci", effects: ["post-status", "set-timer"] }),
+  ok("review.finished with CI known for another sha: waits in ci", blockingRun({ ci: { sha: SHA2, conclusion: "success", failing: [] } }), ev.reviewFinished(), { stage: "ci", effects: ["post-status", "evaluate-ci", "set-timer"] }),
   ok("review.finished over the token budget parks", blockingRun({ tokens: 199_500 }), ev.reviewFinished(), { stage: "review", state: "needs-human", effects: ["post-status"] }, (_d, run) => {
     expect(run.reason?.what).toBe("token budget exceeded: 200500 of 200000");
     expect(run.tokens).toBe(200_500);
@@ -373,6 +393,12 @@ const reviewRows: Row[] = [
 ];
 
 const ciRows: Row[] = [
+  ok("ci.reported on the head while waiting in ci: read CI", makeRun("ci"), ev.ciReported(), { stage: "ci", effects: ["evaluate-ci"] }, (d) => {
+    expect(effect(d, "evaluate-ci").sha).toBe(SHA);
+  }),
+  no("ci.reported on another sha", makeRun("ci"), ev.ciReported(SHA2), "not the head"),
+  no("ci.reported while reviewing", makeRun("review"), ev.ciReported(), "while the run is active in review"),
+  no("ci.reported without a PR", makeRun("implement", { pr: null }), ev.ciReported(), "the run has no pull request"),
   ok("ci.finished success: ci → approval", makeRun("ci"), ev.ciFinished("success"), { stage: "approval", effects: APPROVAL, reason: "ci → approval (0 of 1 approvals)" }, (d, run) => {
     expect(run.ci).toEqual({ sha: SHA, conclusion: "success", failing: [] });
     expect(effect(d, "set-timer", 1)).toMatchObject({ timer: "reminder", stage: "approval", stageStartedAt: AT, fireAt: later(AT, 24 * HOUR) });
@@ -554,6 +580,10 @@ const commandRows: Row[] = [
     expect(effect(d, "set-timer")).toMatchObject({ timer: "deadline", stage: "review", stageStartedAt: AT, fireAt: later(AT, HOUR / 2) });
   }),
   ok("resume in approval re-arms reminder and expiry", paused("approval"), authorized("resume"), { stage: "approval", state: "active", effects: ["react", "post-status", "set-timer", "set-timer"] }),
+  ok("resume in ci reads CI again (check reports are not held while paused)", paused("ci"), authorized("resume"), { stage: "ci", state: "active", effects: ["react", "post-status", "set-timer", "evaluate-ci"] }, (d) => {
+    expect(effect(d, "evaluate-ci").sha).toBe(SHA);
+  }),
+  no("ci.reported while paused is not held", paused("ci"), ev.ciReported(), "while the run is paused in ci"),
   ok("resume in merge arms no timer", paused("merge"), authorized("resume"), { stage: "merge", state: "active", effects: ["react", "post-status"] }),
   ok(
     "resume applies the deferred events in order",
@@ -598,7 +628,7 @@ const commandRows: Row[] = [
     state: "active",
     effects: ["react", "load-config", "post-status"],
   }),
-  ok("retry ci: wait for CI again", parked("ci"), authorized("retry"), { stage: "ci", state: "active", effects: ["react", "post-status", "set-timer"] }),
+  ok("retry ci: read CI again and wait", parked("ci"), authorized("retry"), { stage: "ci", state: "active", effects: ["react", "post-status", "evaluate-ci", "set-timer"] }),
   ok("retry ci with a known green result: → approval", parked("ci", { ci: { sha: SHA, conclusion: "success", failing: [] } }), authorized("retry"), { stage: "approval", effects: ["react", ...APPROVAL] }),
   ok("retry approval: remind and expire again", parked("approval"), authorized("retry"), { stage: "approval", state: "active", effects: ["react", ...APPROVAL] }),
   ok("retry merge: merge again", parked("merge"), authorized("retry"), { stage: "merge", effects: ["react", ...MERGE] }),
@@ -698,6 +728,7 @@ const DEFERRED: EventType[] = [
   "config.loaded",
   "config.invalid",
   "implement.dispatched",
+  "implement.completed",
   "implement.finished",
   "pr.opened",
   "pr.pushed",
@@ -895,7 +926,8 @@ describe("decide: whole runs", () => {
       { event: ev.pushed(SHA2, t(29)), stage: "implement", effects: [] },
       { event: ev.implFinished("changed", { round: 1, workflowRunId: 901, at: t(30) }), effects: ["open-pr"] },
       { event: ev.prOpened(1, SHA2, t(31)), stage: "review", effects: REVIEW },
-      { event: ev.reviewFinished({ round: 1, sha: SHA2, at: t(40) }), stage: "ci", effects: ["post-status", "set-timer"] },
+      { event: ev.reviewFinished({ round: 1, sha: SHA2, at: t(40) }), stage: "ci", effects: ["post-status", "evaluate-ci", "set-timer"] },
+      { event: ev.ciReported(SHA2, "lint", t(45)), stage: "ci", effects: ["evaluate-ci"] },
       { event: ev.ciFinished("failure", { sha: SHA2, failing: ["test"], at: t(50) }), stage: "implement", effects: FIX },
       { event: ev.pushed(SHA, t(59)), stage: "implement" },
       { event: ev.prOpened(2, SHA, t(60)), stage: "review" },

@@ -346,11 +346,51 @@ describe("routeWebhook: pull_request_review", () => {
   });
 });
 
+describe("routeWebhook: workflow runs and checks", () => {
+  it("workflow_run.completed → implement.completed routed by workflow run id and name, plus CI reports for its PRs", () => {
+    const payload = webhook("workflow_run", "completed", {
+      repository: { id: 186853002 },
+      workflow_run: { id: 30433642, display_title: "conveyor 186853002-1-1 round 0", conclusion: "success", head_sha: "abc123", html_url: "https://github.com/x/y/actions/runs/30433642" },
+    }).payload as Record<string, unknown>;
+    (payload.workflow_run as Record<string, unknown>).pull_requests = [{ number: 5 }];
+    const routed = routedOf(routeWebhook("workflow_run", payload, AT));
+    expect(routed.map((one) => one.route)).toEqual([
+      { kind: "workflow-run", repoId: 186853002, workflowRunId: 30433642, runName: "conveyor 186853002-1-1 round 0" },
+      { kind: "pull", repoId: 186853002, pr: 5, branch: "" },
+    ]);
+    expect(routed[0]!.event).toEqual({ type: "implement.completed", at: AT, workflowRunId: 30433642, runName: "conveyor 186853002-1-1 round 0", conclusion: "success", url: "https://github.com/x/y/actions/runs/30433642" });
+    expect(routed[1]!.event).toEqual({ type: "ci.reported", at: AT, sha: "abc123", check: "conveyor 186853002-1-1 round 0" });
+    for (const one of routed) expect(PipelineEvent.parse(one.event)).toEqual(one.event);
+  });
+
+  it("workflow_run.requested is ignored", () => {
+    expect(reasonOf(routeWebhook("workflow_run", webhook("workflow_run", "requested").payload, AT))).toBe("workflow_run.requested does not affect runs");
+  });
+
+  it("check_suite.completed → one ci.reported per pull request", () => {
+    const routed = routedOf(routeWebhook("check_suite", webhook("check_suite", "completed").payload, AT));
+    expect(routed).toEqual([{ route: { kind: "pull", repoId: 186853002, pr: 2, branch: "" }, requiresRun: true, event: expect.objectContaining({ type: "ci.reported", sha: "ec26c3e57ca3a959ca5aad62de7213c562f8c821" }) }]);
+  });
+
+  it("check_run.completed → ci.reported, except Conveyor's own check runs", () => {
+    const routed = routedOf(routeWebhook("check_run", webhook("check_run", "completed").payload, AT));
+    expect(routed.map((one) => one.event)).toEqual([{ type: "ci.reported", at: AT, sha: "ec26c3e57ca3a959ca5aad62de7213c562f8c821", check: "Octocoders-linter" }]);
+    for (const name of ["Conveyor", "Conveyor / security"]) {
+      const own = webhook("check_run", "completed", { check_run: { name } }).payload;
+      expect(reasonOf(routeWebhook("check_run", own, AT))).toBe("Conveyor's own check runs are not CI");
+    }
+  });
+
+  it("a check suite on no pull request is ignored", () => {
+    const payload = webhook("check_suite", "completed").payload as Record<string, unknown>;
+    (payload.check_suite as Record<string, unknown>).pull_requests = [];
+    expect(reasonOf(routeWebhook("check_suite", payload, AT))).toBe("the check suite is on no pull request");
+  });
+});
+
 describe("routeWebhook: events Conveyor does not handle", () => {
   it.each([
     ["push", () => webhook("push", undefined).payload],
-    ["check_suite", () => webhook("check_suite", "completed").payload],
-    ["workflow_run", () => webhook("workflow_run", "completed").payload],
     ["installation", () => webhook("installation", "created").payload],
     ["made_up_event", () => ({})],
   ])("%s is ignored with a reason naming it", (name, payload) => {

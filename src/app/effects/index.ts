@@ -1,11 +1,11 @@
-import { branchFor } from "../../pipeline/branch.js";
-import { DEFAULT_CONFIG } from "../../pipeline/config.js";
 import type { PipelineEvent, Permission } from "../../pipeline/events.js";
 import type { ExecutableEffect, ExecuteEffect } from "../../queue/workers.js";
 import { renderStatusComment, runMarker } from "../status-comment.js";
 import { upsertMarkedComment } from "./comments.js";
 import { upsertCheckRun } from "./check-run.js";
 import { loadConfig } from "./load-config.js";
+import { evaluateCi } from "./ci.js";
+import { dispatchImplement, inspectImplement } from "./implement.js";
 import { openPullRequest } from "./pull-request.js";
 import { PermanentEffectError, repoParams, type GetOctokit, type GitHubContext } from "./octokit.js";
 
@@ -47,45 +47,9 @@ const handlers: Handlers = {
     return { type: "permission.checked", at: context.now(), login: effect.login, permission, subject: effect.subject };
   },
 
-  "dispatch-implement": async (effect, context) => {
-    const { run, octokit, store, issueKey } = context;
-    // Keyed by effect id: a retry of this very effect reuses the dispatch, a new decision
-    // (a retry command, the next round) dispatches again.
-    const ledgerField = `dispatch:${effect.id}`;
-    const known = await store.ledgerGet(issueKey, ledgerField);
-    if (known) return { type: "implement.dispatched", at: context.now(), round: effect.round, workflowRunId: Number(known) };
-    const config = run.config ?? DEFAULT_CONFIG;
-    const workflow = config.implement.workflow;
-    let ref = config.implement.ref;
-    if (!ref) ref = (await octokit.rest.repos.get(repoParams(run))).data.default_branch;
-    try {
-      const response = await octokit.request("POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches", {
-        ...repoParams(run),
-        workflow_id: workflow,
-        ref,
-        inputs: {
-          run_id: run.id,
-          round: String(effect.round),
-          issue: String(run.issue.number),
-          branch: branchFor(run.issue.number, run.issue.title),
-          feedback: JSON.stringify(effect.feedback ?? null),
-        },
-        return_run_details: true,
-      });
-      const workflowRunId = Number((response.data as { workflow_run_id?: number } | undefined)?.workflow_run_id ?? 0);
-      await store.ledgerSet(issueKey, ledgerField, String(workflowRunId));
-      return { type: "implement.dispatched", at: context.now(), round: effect.round, workflowRunId };
-    } catch (error) {
-      if ((error as { status?: number }).status === 404) {
-        throw new PermanentEffectError(
-          `the implementer workflow .github/workflows/${workflow} was not found on ${ref}`,
-          `add .github/workflows/${workflow} (see Conveyor's README, "Implementer workflow"), then comment /conveyor retry`,
-        );
-      }
-      throw error;
-    }
-  },
-
+  "dispatch-implement": dispatchImplement,
+  "inspect-implement": inspectImplement,
+  "evaluate-ci": evaluateCi,
   "open-pr": openPullRequest,
 
   "start-review": async () => {

@@ -1,4 +1,4 @@
-import { branchFor } from "../../pipeline/branch.js";
+import { branchFor } from "../../pipeline/implementer.js";
 import type { EffectOf } from "../../pipeline/effects.js";
 import type { PipelineEvent } from "../../pipeline/events.js";
 import type { Run } from "../../pipeline/run.js";

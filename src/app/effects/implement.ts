@@ -1,0 +1,78 @@
+import { DEFAULT_CONFIG } from "../../pipeline/config.js";
+import type { EffectOf } from "../../pipeline/effects.js";
+import type { PipelineEvent } from "../../pipeline/events.js";
+import { branchFor, implementRunName } from "../../pipeline/implementer.js";
+import { PermanentEffectError, repoParams, type GitHubContext } from "./octokit.js";
+
+/** The branch's head commit, or null when the branch does not exist. */
+async function branchHead(context: GitHubContext, branch: string): Promise<string | null> {
+  try {
+    const { data } = await context.octokit.rest.repos.getBranch({ ...repoParams(context.run), branch });
+    return data.commit.sha;
+  } catch (error) {
+    if ((error as { status?: number }).status === 404) return null;
+    throw error;
+  }
+}
+
+const baseField = (runId: string, round: number) => `branch-base:${runId}:${round}`;
+
+/**
+ * Dispatches the implementer workflow and answers with the workflow_run_id GitHub returns
+ * (`return_run_details`), the key that ties the workflow_run webhook back to this round.
+ */
+export async function dispatchImplement(effect: EffectOf<"dispatch-implement">, context: GitHubContext): Promise<PipelineEvent> {
+  const { run, octokit, store, issueKey } = context;
+  // Keyed by effect id: a retry of this very effect reuses the dispatch, a new decision
+  // (a retry command, the next round) dispatches again.
+  const ledgerField = `dispatch:${effect.id}`;
+  const known = await store.ledgerGet(issueKey, ledgerField);
+  if (known) return { type: "implement.dispatched", at: context.now(), round: effect.round, workflowRunId: Number(known) };
+  const config = run.config ?? DEFAULT_CONFIG;
+  const workflow = config.implement.workflow;
+  const branch = branchFor(run.issue.number, run.issue.title);
+  const ref = config.implement.ref ?? (await octokit.rest.repos.get(repoParams(run))).data.default_branch;
+  // Where the branch stood before the agent ran: "changed" later means it moved from here.
+  await store.ledgerSet(issueKey, baseField(run.id, effect.round), (await branchHead(context, branch)) ?? "none");
+  try {
+    const response = await octokit.request("POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches", {
+      ...repoParams(run),
+      workflow_id: workflow,
+      ref,
+      inputs: { run_id: run.id, round: String(effect.round), issue: String(run.issue.number), branch, feedback: JSON.stringify(effect.feedback ?? null) },
+      return_run_details: true,
+    });
+    const workflowRunId = Number((response.data as { workflow_run_id?: number } | undefined)?.workflow_run_id ?? 0);
+    await store.ledgerSet(issueKey, ledgerField, String(workflowRunId));
+    context.log.info({ workflowRunId, runName: implementRunName(run.id, effect.round) }, `dispatched ${workflow} on ${ref}`);
+    return { type: "implement.dispatched", at: context.now(), round: effect.round, workflowRunId };
+  } catch (error) {
+    const status = (error as { status?: number }).status;
+    if (status === 404) {
+      throw new PermanentEffectError(
+        `the implementer workflow .github/workflows/${workflow} was not found on ${ref}`,
+        `add .github/workflows/${workflow} (see docs/implementer.md), then comment ${config.commandPrefix} retry`,
+      );
+    }
+    if (status === 422) {
+      throw new PermanentEffectError(
+        `GitHub refused to dispatch ${workflow}: ${(error as Error).message}`,
+        `make sure ${workflow} has \`on: workflow_dispatch\` with the inputs run_id, round, issue, branch and feedback (docs/implementer.md), then ${config.commandPrefix} retry`,
+      );
+    }
+    throw error;
+  }
+}
+
+/** After a successful implementer run: the agent changed something if the branch moved. */
+export async function inspectImplement(effect: EffectOf<"inspect-implement">, context: GitHubContext): Promise<PipelineEvent> {
+  const { run, store, issueKey } = context;
+  const branch = branchFor(run.issue.number, run.issue.title);
+  const head = await branchHead(context, branch);
+  const recorded = await store.ledgerGet(issueKey, baseField(run.id, effect.round));
+  // Without a record (ledger lost), compare with the PR head Conveyor last saw.
+  const base = recorded === null ? (run.pr?.headSha ?? "none") : recorded;
+  const outcome = head !== null && head !== base ? "changed" : "no-changes";
+  const detail = head === null ? `branch ${branch} does not exist` : `branch ${branch} is at ${head.slice(0, 7)}`;
+  return { type: "implement.finished", at: context.now(), round: effect.round, workflowRunId: effect.workflowRunId, outcome, detail };
+}
