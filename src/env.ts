@@ -1,5 +1,6 @@
 import { getPrivateKey } from "@probot/get-private-key";
 import { z } from "zod";
+import { modelName } from "./pipeline/config.js";
 
 /**
  * The environment Conveyor reads: Probot's usual variables plus Redis. Validated once at start
@@ -18,6 +19,11 @@ export const Env = z.object({
   GHE_PROTOCOL: z.enum(["http", "https"]).default("https"),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
+  /** The review model for every angle (`openai:gpt-4o-mini`, `anthropic:…`, `ollama:…`) or `none`; repos may override per angle. */
+  CONVEYOR_MODEL: modelName.default("none"),
+  /** Angle reviews at once per worker process, and per minute across all workers (0: no limit). */
+  REVIEW_CONCURRENCY: z.coerce.number().int().min(1).default(4),
+  REVIEW_PER_MINUTE: z.coerce.number().int().min(0).default(0),
 });
 export type Env = z.infer<typeof Env>;
 

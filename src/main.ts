@@ -11,6 +11,9 @@ import { connectRedis } from "./queue/redis.js";
 import { createQueues } from "./queue/queues.js";
 import { RunStore } from "./queue/run-store.js";
 import { startWorkers, type Workers } from "./queue/workers.js";
+import { createReviewFlow, startReviewWorkers, type ReviewFlow } from "./queue/review-flow.js";
+import { createReviewRound } from "./app/review/round.js";
+import { modelProviderFromSetting, type ModelProvider } from "./reviews/model.js";
 
 export type Role = "start" | "web" | "worker";
 
@@ -27,6 +30,8 @@ export interface StartOptions {
   log?: Logger;
   /** Octokit class for GitHub calls; tests pass one with retries and throttling off. */
   Octokit?: typeof ProbotOctokit;
+  /** The review models; tests pass LangChain's fake chat models. Default: CONVEYOR_MODEL. */
+  models?: ModelProvider;
   /** Worker concurrency overrides (benchmarks, tests). */
   concurrency?: { events?: number; effects?: number; timers?: number };
 }
@@ -51,6 +56,8 @@ export async function startConveyor(role: Role, options: StartOptions = {}): Pro
 
   let server: Server | null = null;
   let workers: Workers | null = null;
+  let reviewWorkers: ReturnType<typeof startReviewWorkers> | null = null;
+  let reviewFlow: ReviewFlow | null = null;
 
   if (role !== "worker") {
     if (!settings.hasCredentials) {
@@ -75,13 +82,24 @@ export async function startConveyor(role: Role, options: StartOptions = {}): Pro
   if (role !== "web" && settings.hasCredentials) {
     const probot = new Probot({ appId: settings.APP_ID, privateKey: settings.privateKey!, baseUrl: settings.baseUrl, log, Octokit });
     const workerConnection = redis.duplicate();
+    const getOctokit = (installationId: number) => probot.auth(installationId);
+    reviewFlow = createReviewFlow(workerConnection, queuePrefix);
     workers = startWorkers({
       connection: workerConnection,
       prefix: queuePrefix,
       engine,
-      execute: createEffectExecutor((installationId) => probot.auth(installationId)),
+      execute: createEffectExecutor({ getOctokit, reviews: reviewFlow }),
       log,
       concurrency: options.concurrency,
+    });
+    reviewWorkers = startReviewWorkers({
+      connection: workerConnection,
+      prefix: queuePrefix,
+      engine,
+      round: createReviewRound({ store, getOctokit, models: options.models ?? modelProviderFromSetting(settings.CONVEYOR_MODEL), log }),
+      log,
+      concurrency: settings.REVIEW_CONCURRENCY,
+      perMinute: settings.REVIEW_PER_MINUTE || undefined,
     });
     // The sweep re-drives runs a crash left behind: now, and every minute on any worker
     // (a job scheduler fires once per period however many workers run).
@@ -96,10 +114,11 @@ export async function startConveyor(role: Role, options: StartOptions = {}): Pro
       log.info("stopping: no new jobs; waiting for running ones");
       await server?.stop();
       if (workers) {
-        const closing = workers.close();
+        const closing = Promise.all([workers.close(), reviewWorkers?.close()]);
         const timeout = new Promise<void>((resolve) => setTimeout(resolve, settings.SHUTDOWN_TIMEOUT_MS).unref());
         await Promise.race([closing, timeout]);
       }
+      await reviewFlow?.close();
       await queues.close();
       await redis.quit();
       log.info("stopped");

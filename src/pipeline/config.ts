@@ -13,6 +13,11 @@ const duration = z
   .regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as "30m", "6h" or "7d"')
   .describe("A duration: a number followed by ms, s, m, h or d");
 
+/** `provider:model` as LangChain's initChatModel takes it (`openai:gpt-4o-mini`), or `none`. */
+export const modelName = z
+  .string()
+  .regex(/^(none|[a-z][\w-]*:[\w./:-]+)$/, 'a model such as "openai:gpt-4o-mini", "anthropic:claude-sonnet-4-5", "ollama:llama3.1", or "none"');
+
 /**
  * `.github/conveyor.yml`: what a repository asks of Conveyor. Every field has a default, so an
  * empty or missing file is a valid configuration. Unknown keys are refused so typos surface.
@@ -44,6 +49,20 @@ export const RepoConfig = z
         /** What a review angle that failed for good means for the gate. */
         onAngleFailure: z.enum(["block", "ignore"]).default("ignore"),
         timeout: duration.default("30m"),
+        /** Per-angle model override (`provider:model`, or `none` for analyzers only); default: CONVEYOR_MODEL. */
+        models: z.partialRecord(Angle, modelName).default({}),
+        /** Architecture layer rules: files matching `from` may not import files matching `mayNotImport`. */
+        layers: z
+          .array(
+            z
+              .object({
+                from: z.string().min(1).describe("glob of importing files, e.g. src/pipeline/**"),
+                mayNotImport: z.array(z.string().min(1)).min(1).describe("globs of files they may not import"),
+                because: z.string().optional(),
+              })
+              .strict(),
+          )
+          .default([]),
       })
       .strict()
       .prefault({}),

@@ -27,6 +27,8 @@ function noConfigFile() {
 }
 
 function implementerDispatch(workflowRunId = 555) {
+  // Where the run's branch stands before the agent runs (it does not exist yet).
+  gh.on("GET /repos/{owner}/{repo}/branches/{branch}", { ...repo, branch: "conveyor/1-spelling-error-in-the-readme-file" }, { status: 404, body: { message: "Branch not found" } });
   gh.on("GET /repos/{owner}/{repo}", repo, { status: 200, body: { id: 186853002, name: "Hello-World", full_name: "Codertocat/Hello-World", default_branch: "main" } });
   gh.on("POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches", { ...repo, workflow_id: "conveyor-implement.yml" }, { status: 200, body: { workflow_run_id: workflowRunId, run_url: "", html_url: "" } });
 }
@@ -60,7 +62,7 @@ describe("labelling an issue", () => {
     const [comment] = gh.calls("POST /repos/{owner}/{repo}/issues/{issue_number}/comments");
     expect((comment!.body as { body: string }).body).toContain("<!-- conveyor:run=186853002-1-1 -->");
     const [dispatch] = gh.calls("POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches");
-    expect(dispatch!.body).toMatchObject({ ref: "main", return_run_details: true, inputs: { run_id: "186853002-1-1", round: "0", issue: "1" } });
+    expect(dispatch!.body).toMatchObject({ ref: "main", return_run_details: true, inputs: { run_id: "186853002-1-1", round: "0", issue: "1", branch: "conveyor/1-spelling-error-in-the-readme-file", feedback: "null" } });
     // The implement deadline is a delayed job, not a repeatable one.
     expect(await app.conveyor.engine.queues.timers.getDelayedCount()).toBe(1);
     gh.done();

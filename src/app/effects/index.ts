@@ -7,7 +7,7 @@ import { loadConfig } from "./load-config.js";
 import { evaluateCi } from "./ci.js";
 import { dispatchImplement, inspectImplement } from "./implement.js";
 import { openPullRequest } from "./pull-request.js";
-import { PermanentEffectError, repoParams, type GetOctokit, type GitHubContext } from "./octokit.js";
+import { PermanentEffectError, repoParams, type GetOctokit, type GitHubContext, type ReviewStarter } from "./octokit.js";
 
 type Handlers = { [K in ExecutableEffect["kind"]]: (effect: Extract<ExecutableEffect, { kind: K }>, context: GitHubContext) => Promise<PipelineEvent | null> };
 
@@ -52,8 +52,11 @@ const handlers: Handlers = {
   "evaluate-ci": evaluateCi,
   "open-pr": openPullRequest,
 
-  "start-review": async () => {
-    throw new PermanentEffectError("automated reviews are not available in this Conveyor version", "review the pull request by hand and comment /conveyor retry ci");
+  // The round runs as a BullMQ flow and answers with review.finished when its parent finishes.
+  "start-review": async (effect, context) => {
+    if (!context.reviews) throw new Error("effects: start-review needs the review flow");
+    await context.reviews.start({ issueKey: context.issueKey, runId: context.run.id, round: effect.round, sha: effect.sha, angles: effect.angles, effectId: effect.id });
+    return null;
   },
 
   "merge-pr": async (effect, context) => {
@@ -90,10 +93,10 @@ const handlers: Handlers = {
 };
 
 /** Builds the effect executor the effect worker calls, over installation-authenticated Octokits. */
-export function createEffectExecutor(getOctokit: GetOctokit): ExecuteEffect {
+export function createEffectExecutor(deps: { getOctokit: GetOctokit; reviews: ReviewStarter }): ExecuteEffect {
   return async (effect, context) => {
-    const octokit = await getOctokit(context.run.repo.installationId);
+    const octokit = await deps.getOctokit(context.run.repo.installationId);
     const handler = handlers[effect.kind] as (effect: ExecutableEffect, context: GitHubContext) => Promise<PipelineEvent | null>;
-    return handler(effect, { ...context, octokit });
+    return handler(effect, { ...context, octokit, reviews: deps.reviews });
   };
 }

@@ -1,14 +1,22 @@
 import type { ProbotOctokit } from "probot";
 import type { Run } from "../../pipeline/run.js";
 import type { EffectContext } from "../../queue/workers.js";
+import type { RoundJob } from "../../queue/review-flow.js";
 
 export type Octokit = InstanceType<typeof ProbotOctokit>;
 
 /** Installation-authenticated Octokit for a repository; Probot caches the tokens. */
 export type GetOctokit = (installationId: number) => Promise<Octokit>;
 
+/** Starts a review round (a BullMQ flow); the round reports back with review.finished. */
+export interface ReviewStarter {
+  start(job: RoundJob): Promise<void>;
+}
+
 export interface GitHubContext extends EffectContext {
   octokit: Octokit;
+  /** Only the start-review effect uses it. */
+  reviews?: ReviewStarter;
 }
 
 export function repoParams(run: Run) {

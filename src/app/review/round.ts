@@ -1,0 +1,83 @@
+import type { Logger } from "pino";
+import { DEFAULT_CONFIG } from "../../pipeline/config.js";
+import type { PipelineEvent } from "../../pipeline/events.js";
+import type { Run } from "../../pipeline/run.js";
+import type { IssueKey } from "../../queue/keys.js";
+import { classifyFailure, describeFailure } from "../../queue/failures.js";
+import type { AngleJob, ReviewRound, RoundJob } from "../../queue/review-flow.js";
+import type { RunStore } from "../../queue/run-store.js";
+import { ANGLE_DEFINITIONS, relatedFiles } from "../../reviews/angles.js";
+import { Finding } from "../../reviews/finding.js";
+import { runAngleReview } from "../../reviews/graph.js";
+import { ModelOutputError, type ModelProvider } from "../../reviews/model.js";
+import { summariseRound, type AngleResult } from "../../reviews/round.js";
+import { githubReviewSource } from "../../reviews/sources/github.js";
+import type { ParsedDiff } from "../../reviews/diff.js";
+import type { GetOctokit, GitHubContext } from "../effects/octokit.js";
+import { publishAngleChecks, publishReview } from "./publish.js";
+
+const openField = (runId: string) => `findings:${runId}`;
+const reviewedField = (runId: string) => `reviewed-sha:${runId}`;
+
+/**
+ * The review round on GitHub: each angle's graph reads the PR, the round merges the angles'
+ * findings with the earlier rounds', posts one review and a check run per angle, and answers
+ * the pipeline with review.finished.
+ */
+export function createReviewRound(deps: { store: RunStore; getOctokit: GetOctokit; models: ModelProvider; log: Logger }): ReviewRound {
+  const { store, getOctokit, models, log } = deps;
+
+  async function loadRun(issueKey: IssueKey, runId: string): Promise<Run> {
+    const { run } = await store.load(issueKey);
+    if (!run || run.id !== runId || !run.pr) throw new Error(`review: run ${runId} is gone or has no pull request`);
+    return run;
+  }
+
+  async function earlierFindings(issueKey: IssueKey, runId: string): Promise<Finding[]> {
+    const json = await store.ledgerGet(issueKey, openField(runId));
+    return json ? Finding.array().parse(JSON.parse(json)) : [];
+  }
+
+  return {
+    async runAngle(job: AngleJob): Promise<AngleResult> {
+      const run = await loadRun(job.issueKey, job.runId);
+      const config = run.config ?? DEFAULT_CONFIG;
+      const octokit = await getOctokit(run.repo.installationId);
+      const previousSha = await store.ledgerGet(job.issueKey, reviewedField(run.id));
+      const source = githubReviewSource(octokit, { owner: run.repo.owner, repo: run.repo.name, pullNumber: run.pr!.number, headSha: job.sha, previousSha, related: job.angle === "architecture" ? relatedFiles : undefined });
+      const earlier = (await earlierFindings(job.issueKey, run.id)).filter((finding) => finding.angle === job.angle);
+      try {
+        const model = await models(job.angle, config);
+        const review = await runAngleReview(ANGLE_DEFINITIONS[job.angle], { source, model }, { config, earlier });
+        return { ...review, status: "ok", reviewedPaths: [] };
+      } catch (error) {
+        if (error instanceof ModelOutputError) return { angle: job.angle, status: "failed", error: error.message, tokens: error.tokens };
+        // Transient (GitHub 5xx, LLM 429, network): BullMQ retries this angle alone.
+        if (classifyFailure(error) === "transient") throw error;
+        log.error({ err: error, runId: run.id, angle: job.angle }, `the ${job.angle} review failed`);
+        return { angle: job.angle, status: "failed", error: describeFailure(error), tokens: 0 };
+      }
+    },
+
+    async finishRound(job: RoundJob, results: AngleResult[]): Promise<PipelineEvent> {
+      const run = await loadRun(job.issueKey, job.runId);
+      const config = run.config ?? DEFAULT_CONFIG;
+      const earlier = await earlierFindings(job.issueKey, run.id);
+      const summary = summariseRound({ results, earlier, config });
+      const octokit = await getOctokit(run.repo.installationId);
+      const context: GitHubContext = { run, issueKey: job.issueKey, store, log, octokit, now: () => new Date().toISOString(), lastAttempt: false };
+      const diff: ParsedDiff | null = null;
+      await publishReview(context, { round: job.round, sha: job.sha, summary, diff: diff ?? (await commentableDiff(context, job.sha)) });
+      await publishAngleChecks(context, { round: job.round, sha: job.sha, summary });
+      await store.ledgerSet(job.issueKey, openField(run.id), JSON.stringify(summary.open));
+      await store.ledgerSet(job.issueKey, reviewedField(run.id), job.sha);
+      return { type: "review.finished", at: new Date().toISOString(), round: job.round, sha: job.sha, outcomes: summary.outcomes, blocking: summary.blocking, tokens: summary.tokens };
+    },
+  };
+}
+
+/** The whole PR's diff: inline comments may go on any line of it, not only the newest commits'. */
+async function commentableDiff(context: GitHubContext, sha: string): Promise<ParsedDiff> {
+  const source = githubReviewSource(context.octokit, { owner: context.run.repo.owner, repo: context.run.repo.name, pullNumber: context.run.pr!.number, headSha: sha, previousSha: null });
+  return (await source.load()).diff;
+}

@@ -1,0 +1,74 @@
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import type { Analyzer } from "./analyzer.js";
+import { findingId, type Finding } from "./finding.js";
+import { askForFindings } from "./model.js";
+import { systemPrompt, userPrompt } from "./prompts.js";
+import { chunkDiffForModel } from "./render-diff.js";
+import type { ReviewSource } from "./source.js";
+import type { ReviewStateType, ReviewUpdate, SourcedDraft } from "./state.js";
+
+/** gather: the diff and file contents from the source (GitHub or a local diff). */
+export function gatherNode(source: ReviewSource) {
+  return async (): Promise<ReviewUpdate> => {
+    const context = await source.load();
+    return { diff: context.diff, files: context.files, mode: context.mode, notes: context.notes };
+  };
+}
+
+/** analyze: the angle's deterministic analyzers. One failing analyzer is a note, not a failed angle. */
+export function analyzeNode(analyzers: readonly Analyzer[]) {
+  return (state: ReviewStateType): ReviewUpdate => {
+    const drafts: SourcedDraft[] = [];
+    const notes: string[] = [];
+    for (const analyzer of analyzers) {
+      try {
+        for (const draft of analyzer.run({ diff: state.diff, files: state.files, config: state.config })) drafts.push({ ...draft, source: "analyzer" });
+      } catch (error) {
+        notes.push(`analyzer ${analyzer.rule} failed: ${(error as Error).message}`);
+      }
+    }
+    return { drafts, notes };
+  };
+}
+
+/** ask-model: findings from the model, chunk by chunk; its output is validated with zod. */
+export function askModelNode(model: BaseChatModel, focus: string) {
+  return async (state: ReviewStateType): Promise<ReviewUpdate> => {
+    const { chunks, notes } = chunkDiffForModel(state.diff);
+    const drafts: SourcedDraft[] = [];
+    let tokens = 0;
+    const system = systemPrompt(state.angle, focus);
+    for (const [index, chunk] of chunks.entries()) {
+      const answer = await askForFindings(model, system, userPrompt(chunk, index, chunks.length, state.earlier));
+      tokens += answer.tokens;
+      for (const finding of answer.findings) drafts.push({ ...finding, rule: `${state.angle}/model`, source: "model" });
+    }
+    return { drafts, notes, tokens };
+  };
+}
+
+/**
+ * merge: drafts become findings with stable ids; duplicates collapse (an analyzer's wording wins
+ * over the model's); the model's findings on files outside the diff are dropped with a note.
+ */
+export function mergeNode() {
+  return (state: ReviewStateType): ReviewUpdate => {
+    const byPath = new Map(state.diff.files.map((file) => [file.path, file]));
+    const findings = new Map<string, Finding>();
+    const notes: string[] = [];
+    for (const draft of state.drafts) {
+      const file = byPath.get(draft.path);
+      if (!file) {
+        notes.push(`dropped a model finding on ${draft.path}, which is not in the diff`);
+        continue;
+      }
+      const text = file.added.find((line) => line.line === draft.line)?.text ?? state.files.get(draft.path)?.split("\n")[draft.line - 1] ?? `line ${draft.line}`;
+      const id = findingId(state.angle, draft.rule, draft.path, text);
+      const existing = findings.get(id);
+      if (existing && (existing.source === "analyzer" || draft.source === "model")) continue;
+      const { source, ...rest } = draft;
+      findings.set(id, { ...rest, id, angle: state.angle, alsoFrom: [], source, snippet: text.trim().slice(0, 300) });
+    }
+    return { findings: [...findings.values()], notes };
+  };
+}
