@@ -6,13 +6,18 @@ const USAGE = `Usage: conveyor <command>
 
   start    webhook server and workers in one process
   web      webhook server only (scale out: many behind a load balancer)
-  worker   stage, effect and timer workers only (run as many as you like)`;
+  worker   stage, effect, timer and review workers only (run as many as you like)
+  review   review a local diff or git range with the four reviewers (see conveyor review --help)`;
 
 async function main(argv: string[]): Promise<number> {
   const [command = "start"] = argv;
   if (command === "help" || command === "--help" || command === "-h") {
     console.log(USAGE);
     return 0;
+  }
+  if (command === "review") {
+    const { reviewCommand } = await import("./cli/review.js");
+    return reviewCommand(argv.slice(1), { out: (line) => console.log(line), err: (line) => console.error(line), env: process.env });
   }
   if (command !== "start" && command !== "web" && command !== "worker") {
     console.error(`conveyor: unknown command "${command}"\n\n${USAGE}`);

@@ -1,0 +1,426 @@
+// Stage transitions: whole runs (label → intake → implement → review → ci → approval → merge →
+// close) through the real engine, with effects executed as no-op jobs that answer with the next
+// pipeline event, against bare BullMQ jobs processed in the same run and on the same Redis.
+//
+// Every transition takes the real path: append to the issue's log → apply job → decide → commit
+// with outbox → effect jobs → result event appended → … The outside world (the implementer's
+// workflow run completing, a human approving) is simulated by the no-op `post-status` executor:
+// when the status it would render shows the run waiting for one of those, it submits that event
+// through `engine.submit` with a stable source, as ingress would for the webhook (deduplicated, so
+// a second status update of the same stage adds nothing). CI is found finished by evaluate-ci.
+import { performance } from "node:perf_hooks";
+import { Queue, Worker, type Job } from "bullmq";
+import type { Redis } from "ioredis";
+import type { PipelineEvent } from "../src/pipeline/events.js";
+import type { Run } from "../src/pipeline/run.js";
+import { Engine } from "../src/queue/engine.js";
+import type { IssueKey } from "../src/queue/keys.js";
+import { createRedis } from "../src/queue/redis.js";
+import { RunStore, type AppendResult } from "../src/queue/run-store.js";
+import type { ExecuteEffect } from "../src/queue/workers.js";
+import { silent } from "./lib/app-env.js";
+import { buildEngine } from "./lib/engine.js";
+import { events, subject, type Subject } from "./lib/pipeline-fixtures.js";
+import { commandStats, countSentCommands, diffCounts, redisCpuMs, sentCommands, topPer, total, type Counts } from "./lib/redis-stats.js";
+import { benchRedis } from "./lib/redis-server.js";
+import { percentile, round, type BenchResult } from "./lib/result.js";
+
+const RUNS = Number(process.env.BENCH_TRANSITIONS_RUNS ?? 200);
+const WARMUP_RUNS = 50;
+const REPEATS = 5;
+/** startWorkers' defaults, passed explicitly so the bare worker can get the same job slots. */
+const CONCURRENCY = { events: 16, effects: 8, timers: 4 } as const;
+/** The bare worker gets the slots Conveyor's transition path uses: apply (16) + effect (8). */
+const BARE_CONCURRENCY = CONCURRENCY.events + CONCURRENCY.effects;
+/** Same stalled-job settings as src/queue/workers.ts, so both sides run the same checks. */
+const STALL = { lockDuration: 30_000, stalledInterval: 15_000, maxStalledCount: 2 } as const;
+const PHASE_TIMEOUT_MS = 120_000;
+
+/** Counters of one measured phase, fed by the observing store and engine and by worker events. */
+class Tally {
+  target = 0;
+  startedAt = new Map<string, number>();
+  latencies: number[] = [];
+  transitions = 0;
+  refused = 0;
+  commits = 0;
+  conflicts = 0;
+  effectJobs = 0;
+  timerJobs = 0;
+  doneRuns = 0;
+  wakes = 0;
+  applyCompleted = 0;
+  effectCompleted = 0;
+  private waiter: { resolve(): void; reject(error: Error): void } | null = null;
+
+  reset(target: number): Promise<void> {
+    Object.assign(this, { target, transitions: 0, refused: 0, commits: 0, conflicts: 0, effectJobs: 0, timerJobs: 0, doneRuns: 0, wakes: 0, applyCompleted: 0, effectCompleted: 0 });
+    this.startedAt.clear();
+    this.latencies = [];
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`bench transitions: phase did not finish in ${PHASE_TIMEOUT_MS} ms (${this.describe()})`)), PHASE_TIMEOUT_MS);
+      this.waiter = {
+        resolve: () => (clearTimeout(timer), resolve()),
+        reject: (error) => (clearTimeout(timer), reject(error)),
+      };
+    });
+  }
+
+  /** Done when every run is done and every job the phase created has completed. */
+  check(): void {
+    if (this.waiter && this.doneRuns >= this.target && this.effectCompleted >= this.effectJobs && this.applyCompleted >= this.wakes) {
+      this.waiter.resolve();
+      this.waiter = null;
+    }
+  }
+
+  fail(error: Error): void {
+    this.waiter?.reject(error);
+    this.waiter = null;
+  }
+
+  describe(): string {
+    return `runs done ${this.doneRuns}/${this.target}, transitions ${this.transitions}, apply jobs ${this.applyCompleted}/${this.wakes}, effect jobs ${this.effectCompleted}/${this.effectJobs}`;
+  }
+}
+
+/** The real store, observed: when an event's append started and when its applied outcome committed. */
+class ObservedStore extends RunStore {
+  constructor(
+    redis: Redis,
+    keys: ConstructorParameters<typeof RunStore>[1],
+    private readonly tally: Tally,
+  ) {
+    super(redis, keys);
+  }
+
+  override async append(...args: Parameters<RunStore["append"]>): Promise<AppendResult> {
+    const started = performance.now();
+    const result = await super.append(...args);
+    if (result.status === "appended") this.tally.startedAt.set(`${args[0]}|${result.entryId}`, started);
+    return result;
+  }
+
+  override async commit(...args: Parameters<RunStore["commit"]>): Promise<boolean> {
+    const [key, base, next] = args;
+    const ok = await super.commit(...args);
+    const committed = performance.now();
+    const tally = this.tally;
+    if (!ok) {
+      tally.conflicts++;
+      return ok;
+    }
+    tally.commits++;
+    for (const outcome of next.outcomes) {
+      if (!outcome.applied) {
+        tally.refused++;
+        continue;
+      }
+      tally.transitions++;
+      const id = `${key}|${outcome.of}`;
+      const started = tally.startedAt.get(id);
+      if (started !== undefined) tally.latencies.push(committed - started);
+      tally.startedAt.delete(id);
+    }
+    for (const effect of next.effects) {
+      if (effect.kind === "set-timer") tally.timerJobs++;
+      else tally.effectJobs++;
+    }
+    if (next.run?.state === "done" && base.run?.state !== "done") tally.doneRuns++;
+    tally.check();
+    return ok;
+  }
+}
+
+/** The real engine, observed: how many apply jobs it asks for. */
+class ObservedEngine extends Engine {
+  tally: Tally | null = null;
+  override async wake(key: IssueKey, reason: string): Promise<void> {
+    if (this.tally) this.tally.wakes++;
+    return super.wake(key, reason);
+  }
+}
+
+function subjectOf(run: Run, key: IssueKey): Subject {
+  return { key, repo: run.repo, issue: run.issue, actor: run.startedBy };
+}
+
+/** No GitHub: each effect answers with the event its real executor would return. */
+function noopExecutor(engine: () => Engine): ExecuteEffect {
+  return async (effect, context) => {
+    const s = subjectOf(context.run, context.issueKey);
+    switch (effect.kind) {
+      case "load-config":
+        return events.configLoaded();
+      case "dispatch-implement":
+        return events.implementDispatched(s, effect.round);
+      case "inspect-implement":
+        return events.implementFinished(s, effect.round);
+      case "evaluate-ci":
+        return events.ciFinished(effect.sha);
+      case "open-pr":
+        return events.prOpened(s, effect.round);
+      case "start-review":
+        return events.reviewFinished(effect.round, effect.sha);
+      case "check-permission":
+        return { type: "permission.checked", at: context.now(), login: effect.login, permission: "write", subject: effect.subject };
+      case "merge-pr":
+        return events.mergeFinished();
+      case "close-issue":
+        return events.closeFinished();
+      case "post-status":
+        await outsideWorld(engine(), context.run, context.issueKey);
+        return null;
+      default:
+        return null;
+    }
+  };
+}
+
+/**
+ * The webhooks a run waits for: the implementer's workflow run completing (implement) and a
+ * human approving (approval). CI needs none here: evaluate-ci finds it finished on entering ci.
+ */
+async function outsideWorld(engine: Engine, run: Run, key: IssueKey): Promise<void> {
+  if (run.state !== "active") return;
+  const s = subjectOf(run, key);
+  let external: { event: PipelineEvent; source: string } | null = null;
+  if (run.stage === "implement" && run.workflowRunId !== null) {
+    external = { event: events.implementCompleted(s, run.id, run.round), source: `workflow-run-${run.workflowRunId}-completed` };
+  } else if (run.stage === "approval" && run.pr) {
+    external = { event: events.reviewSubmitted(s, run.pr.headSha), source: `review-${run.id}-${run.pr.headSha}` };
+  }
+  if (external) await engine.submit(key, external.event, { source: external.source, requiresRun: true });
+}
+
+interface PhaseStats {
+  units: number;
+  seconds: number;
+  perSecond: number;
+  msPerUnit: number;
+  p50ms: number;
+  p99ms: number;
+  /** Commands Redis executed (INFO commandstats; commands inside Lua scripts included). */
+  redisCommandsPerUnit: number;
+  /** Commands this process sent (a Lua script counts once): round trips before pipelining. */
+  sentCommandsPerUnit: number;
+  /** CPU time of this Node process (all of Conveyor or bare BullMQ runs in it) and of redis-server. */
+  nodeCpuMsPerUnit: number;
+  redisCpuMsPerUnit: number;
+  redisCommands: Counts;
+  sent: Counts;
+}
+
+interface Measured {
+  seconds: number;
+  redisCommands: Counts;
+  sent: Counts;
+  nodeCpuMs: number;
+  redisCpuMs: number;
+}
+
+function stats(units: number, latencies: number[], m: Measured): PhaseStats {
+  const { seconds, redisCommands, sent } = m;
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return {
+    units,
+    seconds: round(seconds, 3),
+    perSecond: round(units / seconds, 1),
+    msPerUnit: round((seconds * 1000) / units, 4),
+    p50ms: round(percentile(sorted, 50)),
+    p99ms: round(percentile(sorted, 99)),
+    redisCommandsPerUnit: round(total(redisCommands) / units),
+    sentCommandsPerUnit: round(total(sent) / units),
+    nodeCpuMsPerUnit: round(m.nodeCpuMs / units, 4),
+    redisCpuMsPerUnit: round(m.redisCpuMs / units, 4),
+    redisCommands,
+    sent,
+  };
+}
+
+export default async function transitions(): Promise<BenchResult> {
+  countSentCommands();
+  const redis = await benchRedis();
+  const tally = new Tally();
+  const cleanups: (() => Promise<unknown>)[] = [];
+  try {
+    const admin = createRedis(redis.url);
+    cleanups.push(() => admin.quit());
+
+    // Conveyor, composed as src/main.ts does (without the Probot server and the sweep scheduler).
+    const conveyor = await buildEngine({
+      redisUrl: redis.url,
+      log: silent,
+      makeStore: (client, keys) => new ObservedStore(client, keys, tally),
+      makeEngine: (store, queues, log) => new ObservedEngine(store, queues, log),
+    });
+    cleanups.push(() => conveyor.stop());
+    conveyor.engine.tally = tally;
+    const workers = conveyor.startWorkers(noopExecutor(() => conveyor.engine), CONCURRENCY);
+    workers.events.on("completed", () => (tally.applyCompleted++, tally.check()));
+    workers.effects.on("completed", () => (tally.effectCompleted++, tally.check()));
+    for (const worker of [workers.events, workers.effects, workers.timers]) {
+      worker.on("failed", (job, error) => tally.fail(new Error(`bench transitions: ${worker.name} job ${job?.id} failed: ${error.message}`)));
+    }
+
+    // Bare BullMQ: one queue, one worker, no-op jobs; a job of a chain adds the chain's next job
+    // before it completes, as an effect job appends its result event.
+    const bareConnection = createRedis(redis.url);
+    const bareWorkerConnection = createRedis(redis.url);
+    const bareQueue = new Queue<{ chain: number; step: number; length: number; t0: number }>("bare", { connection: bareConnection, prefix: "{bare}" });
+    const bare = { completed: 0, target: 0, latencies: [] as number[], done: null as null | (() => void), fail: null as null | ((error: Error) => void) };
+    const bareWorker = new Worker<{ chain: number; step: number; length: number; t0: number }>(
+      "bare",
+      async (job: Job<{ chain: number; step: number; length: number; t0: number }>) => {
+        const { chain, step, length } = job.data;
+        if (step + 1 < length) await bareQueue.add("step", { chain, step: step + 1, length, t0: performance.now() });
+      },
+      { connection: bareWorkerConnection, prefix: "{bare}", concurrency: BARE_CONCURRENCY, ...STALL },
+    );
+    cleanups.push(async () => {
+      await bareWorker.close();
+      await bareQueue.close();
+      await bareWorkerConnection.quit();
+      await bareConnection.quit();
+    });
+    bareWorker.on("completed", (job) => {
+      bare.latencies.push(performance.now() - job.data.t0);
+      if (++bare.completed >= bare.target) bare.done?.();
+    });
+    bareWorker.on("failed", (job, error) => bare.fail?.(new Error(`bench transitions: bare job ${job?.id} failed: ${error.message}`)));
+    await Promise.all([bareQueue.waitUntilReady(), bareWorker.waitUntilReady(), workers.events.waitUntilReady(), workers.effects.waitUntilReady()]);
+
+    async function measure(work: () => Promise<void>): Promise<Measured> {
+      const [cmdBefore, sentBefore, redisCpuBefore] = [await commandStats(admin), sentCommands(), await redisCpuMs(admin)];
+      const cpuBefore = process.cpuUsage();
+      const started = performance.now();
+      await work();
+      const seconds = (performance.now() - started) / 1000;
+      const cpu = process.cpuUsage(cpuBefore);
+      const [cmdAfter, sentAfter, redisCpuAfter] = [await commandStats(admin), sentCommands(), await redisCpuMs(admin)];
+      return {
+        seconds,
+        redisCommands: diffCounts(cmdBefore, cmdAfter),
+        sent: diffCounts(sentBefore, sentAfter),
+        nodeCpuMs: (cpu.user + cpu.system) / 1000,
+        redisCpuMs: redisCpuAfter - redisCpuBefore,
+      };
+    }
+
+    let nextRun = 0;
+    async function conveyorPhase(runs: number): Promise<{ stats: PhaseStats; tally: Tally; transitionsPerRun: number }> {
+      const subjects = Array.from({ length: runs }, () => subject(nextRun++));
+      const measured = await measure(async () => {
+        const finished = tally.reset(runs);
+        // Every run starts at once, as labels on many issues would.
+        await Promise.all(subjects.map((s) => conveyor.engine.submit(s.key, events.labeled(s), { source: `delivery-label-${s.key}`, requiresRun: false })));
+        await finished;
+      });
+      const transitionsPerRun = tally.transitions / runs;
+      const snapshot = Object.assign(new Tally(), tally);
+      return { stats: stats(tally.transitions, tally.latencies, measured), tally: snapshot, transitionsPerRun };
+    }
+
+    async function barePhase(chains: number, length: number, mode: "chain" | "bulk"): Promise<PhaseStats> {
+      const jobs = chains * length;
+      bare.completed = 0;
+      bare.target = jobs;
+      bare.latencies = [];
+      const measured = await measure(async () => {
+        const finished = new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`bench transitions: bare phase did not finish in ${PHASE_TIMEOUT_MS} ms (${bare.completed}/${jobs})`)), PHASE_TIMEOUT_MS);
+          bare.done = () => (clearTimeout(timer), resolve());
+          bare.fail = (error) => (clearTimeout(timer), reject(error));
+        });
+        if (mode === "chain") {
+          await Promise.all(Array.from({ length: chains }, (_, chain) => bareQueue.add("step", { chain, step: 0, length, t0: performance.now() })));
+        } else {
+          const t0 = performance.now();
+          await bareQueue.addBulk(Array.from({ length: jobs }, (_, i) => ({ name: "step", data: { chain: i, step: 0, length: 1, t0 } })));
+        }
+        await finished;
+      });
+      return stats(jobs, bare.latencies, measured);
+    }
+
+    // Warm-up: scripts loaded, connections open, JIT warm; also tells the transitions per run.
+    const warm = await conveyorPhase(WARMUP_RUNS);
+    const perRun = warm.transitionsPerRun;
+    if (!Number.isInteger(perRun)) throw new Error(`bench transitions: runs took ${perRun} transitions on average; expected the same number for every run`);
+    await barePhase(WARMUP_RUNS, perRun, "chain");
+    await barePhase(WARMUP_RUNS, perRun, "bulk");
+
+    const rounds: { bare: PhaseStats; conveyor: PhaseStats; bulk: PhaseStats; tally: Tally }[] = [];
+    for (let i = 0; i < REPEATS; i++) {
+      const bareStats = await barePhase(RUNS, perRun, "chain");
+      const conveyorRun = await conveyorPhase(RUNS);
+      if (conveyorRun.transitionsPerRun !== perRun) throw new Error(`bench transitions: ${conveyorRun.transitionsPerRun} transitions per run, expected ${perRun}`);
+      const bulkStats = await barePhase(RUNS, perRun, "bulk");
+      rounds.push({ bare: bareStats, conveyor: conveyorRun.stats, bulk: bulkStats, tally: conveyorRun.tally });
+    }
+
+    // Each round's ratio compares phases run back to back, so drift in machine load cancels out;
+    // the table shows the round with the median ratio.
+    const ratioOf = (r: (typeof rounds)[number]) => r.conveyor.msPerUnit / r.bare.msPerUnit;
+    const medianRound = [...rounds].sort((a, b) => ratioOf(a) - ratioOf(b))[Math.floor(rounds.length / 2)]!;
+    const { bare: bareMedian, conveyor: conveyorMedian, bulk: bulkMedian, tally: t } = medianRound;
+    const row = (s: PhaseStats) => ({
+      units: s.units,
+      seconds: s.seconds,
+      perSecond: s.perSecond,
+      msPerUnit: s.msPerUnit,
+      p50ms: s.p50ms,
+      p99ms: s.p99ms,
+      redisCmdsPerUnit: s.redisCommandsPerUnit,
+      sentCmdsPerUnit: s.sentCommandsPerUnit,
+      nodeCpuMs: s.nodeCpuMsPerUnit,
+      redisCpuMs: s.redisCpuMsPerUnit,
+    });
+    const compact = (s: PhaseStats) => ({ ...row(s), redisCommandsTop: topPer(s.redisCommands, s.units), sentTop: topPer(s.sent, s.units) });
+
+    return {
+      benchmark: "transitions",
+      ratio: round(ratioOf(medianRound), 3),
+      goal: 2,
+      better: "lower",
+      unit: "× a bare BullMQ job",
+      rows: [
+        { subject: `bare BullMQ no-op job, ${RUNS} chains × ${perRun} (concurrency ${BARE_CONCURRENCY})`, ...row(bareMedian), note: "unit = job; latency add→completed" },
+        { subject: `Conveyor transition, ${RUNS} runs × ${perRun} (events ${CONCURRENCY.events}, effects ${CONCURRENCY.effects})`, ...row(conveyorMedian), note: "unit = applied event; latency append→commit" },
+        { subject: `bare BullMQ no-op job, addBulk ${RUNS * perRun} (reference)`, ...row(bulkMedian), note: "not the ratio's baseline: no chain" },
+      ],
+      details: {
+        runs: RUNS,
+        transitionsPerRun: perRun,
+        repeats: REPEATS,
+        concurrency: { conveyor: CONCURRENCY, bare: BARE_CONCURRENCY },
+        ratioVsBulk: round(conveyorMedian.msPerUnit / bulkMedian.msPerUnit, 3),
+        /** Less sensitive to other load on the machine than wall time: CPU per unit, Node + Redis. */
+        cpuRatio: round((conveyorMedian.nodeCpuMsPerUnit + conveyorMedian.redisCpuMsPerUnit) / (bareMedian.nodeCpuMsPerUnit + bareMedian.redisCpuMsPerUnit), 3),
+        perTransition: {
+          applyJobs: round(t.wakes / t.transitions, 3),
+          effectJobs: round(t.effectJobs / t.transitions, 3),
+          timerJobsAdded: round(t.timerJobs / t.transitions, 3),
+          commits: round(t.commits / t.transitions, 3),
+          conflicts: t.conflicts,
+          refusedEvents: t.refused,
+        },
+        bare: compact(bareMedian),
+        conveyor: compact(conveyorMedian),
+        bulk: compact(bulkMedian),
+        notes: [
+          `ratio = Conveyor ms per transition ÷ bare ms per job (wall clock of a phase ÷ its units; = bare jobs/s ÷ transitions/s), per round of back-to-back phases; the median of ${REPEATS} rounds, whose phases the table shows.`,
+          `Baseline: ${RUNS} chains of ${perRun} no-op jobs, each job adding the chain's next job before it completes — the same shape as ${RUNS} runs of ${perRun} sequential transitions started at once; the bare worker gets Conveyor's apply + effect slots (${BARE_CONCURRENCY}). addBulk of the same number of jobs is shown for reference only: it has no sequential dependency, so it is not the same work.`,
+          "A transition = one applied event: append (Lua) → apply job → decide → commit with outbox (Lua) → index → drain (effect/timer jobs) → the effect jobs' result events. Effects do no GitHub call and answer with their result event (evaluate-ci: CI green); post-status submits the simulated webhooks (implementer workflow run completed, approval) through engine.submit.",
+          "Redis commands: redisCmds = INFO commandstats diff (everything Redis executed, commands inside Lua scripts included; idle workers' blocking reads included); sentCmds = commands this process's ioredis clients sent (a script = 1).",
+          "nodeCpuMs / redisCpuMs = CPU time per unit of this Node process (process.cpuUsage) and of redis-server (INFO cpu); less sensitive than wall time to other load on the machine. details.cpuRatio compares their sums.",
+          "The sweep job scheduler of src/main.ts is not started (it fires once a minute and is not per-transition work).",
+        ],
+        allRounds: rounds.map((r) => ({ ratio: round(ratioOf(r), 3), bare: row(r.bare), conveyor: row(r.conveyor), bulk: row(r.bulk) })),
+      },
+    };
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    await redis.stop();
+  }
+}
