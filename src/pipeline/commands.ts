@@ -189,6 +189,10 @@ export function onReviewPermission(run: Run, event: EventOf<"permission.checked"
     return fixRound(run, { source: "changes-requested", summary, items: subject.comments }, event.at);
   }
   if (subject.sha !== pr.headSha) return refused(`stale approval for ${shortSha(subject.sha)} (head is ${shortSha(pr.headSha)})`);
+  if (event.eligible && !event.eligible.ok) {
+    const body = `Thanks for the review, @${login}. It does not count toward Conveyor's approval gate: ${event.eligible.why}.`;
+    return applied(run, [{ kind: "comment", body }], `@${login}'s approval does not count: ${event.eligible.why}`);
+  }
   const approvals = run.approvals.filter((approval) => approval.login !== login && approval.reviewId !== subject.reviewId);
   const next: Run = { ...run, approvals: [...approvals, { login, sha: subject.sha, reviewId: subject.reviewId }] };
   const required = configOf(run).approval.required;

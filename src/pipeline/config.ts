@@ -77,6 +77,19 @@ export const RepoConfig = z
     approval: z
       .object({
         required: z.number().int().min(0).max(10).default(1),
+        /** Who may approve, besides having write access: listed users, members of listed teams (`org/team`), the code owners of the changed paths. Empty: anyone with write access. */
+        from: z
+          .object({
+            users: z.array(z.string().min(1)).default([]),
+            teams: z.array(z.string().regex(/^[\w.-]+\/[\w.-]+$/, "org/team-slug")).default([]),
+            codeowners: z.boolean().default(false),
+          })
+          .strict()
+          .prefault({}),
+        /** The person who started the run may not approve it. */
+        separationOfDuties: z.boolean().default(false),
+        /** Label added to the issue when the approval wait expires. */
+        expiredLabel: z.string().min(1).max(50).default("conveyor:expired"),
         remindEvery: duration.default("1d"),
         expireAfter: duration.default("7d"),
       })

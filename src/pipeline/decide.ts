@@ -363,7 +363,9 @@ function onTimerFired(run: Run, event: EventOf<"timer.fired">): Outcome {
   }
   if (run.stage !== "approval") return refused(`${run.stage} has no ${event.timer} timer`);
   if (event.timer === "expiry") {
-    return park(run, `approval wait expired after ${config.approval.expireAfter}`, `approve the PR, then ${prefix} retry; or ${prefix} cancel`);
+    return park(run, `approval wait expired after ${config.approval.expireAfter}`, `approve the PR, then ${prefix} retry; or ${prefix} cancel`, [
+      { kind: "add-label", name: config.approval.expiredLabel },
+    ]);
   }
   const sha = run.pr?.headSha ?? "";
   const body = `Waiting for approval: ${validApprovals(run, sha)} of ${config.approval.required} approving reviews of ${shortSha(sha)} from people with write access. Approve the pull request to let Conveyor go on.`;
@@ -371,7 +373,7 @@ function onTimerFired(run: Run, event: EventOf<"timer.fired">): Outcome {
 }
 
 /** Effects that only tell humans about the run; their failure must not trigger more telling. */
-const REPORTING_EFFECTS = new Set(["post-status", "comment", "react"]);
+const REPORTING_EFFECTS = new Set(["post-status", "comment", "react", "add-label"]);
 
 function onEffectFailed(run: Run, event: EventOf<"effect.failed">): Outcome {
   const origin = parseEffectId(event.effectId);

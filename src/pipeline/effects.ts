@@ -33,6 +33,8 @@ export const Effect = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("close-issue"), ...base }),
   /** Post a one-off comment on the issue (refusals, help, reminders, invalid config). */
   z.object({ kind: z.literal("comment"), ...base, body: z.string().min(1) }),
+  /** Add a label to the issue (e.g. when the approval wait expired). */
+  z.object({ kind: z.literal("add-label"), ...base, name: z.string().min(1) }),
   /** React to a comment: +1 accepted, confused refused, eyes seen. */
   z.object({ kind: z.literal("react"), ...base, commentId: z.number().int(), content: z.enum(["+1", "confused", "eyes"]) }),
   /** Arm a timer (a delayed job); it fires as timer.fired with the same fields. */

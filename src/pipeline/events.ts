@@ -104,7 +104,15 @@ export const PipelineEvent = z.discriminatedUnion("type", [
   }),
   z.object({ type: z.literal("review.dismissed"), ...base, reviewId: z.number().int() }),
   z.object({ type: z.literal("command.received"), ...base, login: z.string(), isBot: z.boolean(), command: Command }),
-  z.object({ type: z.literal("permission.checked"), ...base, login: z.string(), permission: Permission, subject: Guarded }),
+  z.object({
+    type: z.literal("permission.checked"),
+    ...base,
+    login: z.string(),
+    permission: Permission,
+    subject: Guarded,
+    /** For approvals: whether this reviewer may approve under the repo's rules (users, teams, code owners, separation of duties). */
+    eligible: z.object({ ok: z.boolean(), why: z.string() }).optional(),
+  }),
   // merge and close
   z.object({
     type: z.literal("merge.finished"),

@@ -15,7 +15,7 @@ const EXPECTED_DEFAULTS = {
   implement: { workflow: "conveyor-implement.yml", timeout: "2h" },
   review: { angles: ["architecture", "security", "quality", "techstack"], blockOn: "blocker", advisory: [], onAngleFailure: "ignore", timeout: "30m", models: {}, layers: [] },
   ci: { required: [], timeout: "2h" },
-  approval: { required: 1, remindEvery: "1d", expireAfter: "7d" },
+  approval: { required: 1, remindEvery: "1d", expireAfter: "7d", from: { users: [], teams: [], codeowners: false }, separationOfDuties: false, expiredLabel: "conveyor:expired" },
   merge: { method: "squash" },
   limits: { maxFixRounds: 3, tokenBudget: 200_000 },
 };
@@ -59,7 +59,7 @@ describe("RepoConfig defaults", () => {
       implement: { workflow: "agent.yaml", ref: "main", timeout: "90m" },
       review: { angles: ["security"], blockOn: "nit", advisory: ["quality"], onAngleFailure: "block", timeout: "45s", models: { security: "anthropic:claude-sonnet-4-5", quality: "none" }, layers: [{ from: "src/pipeline/**", mayNotImport: ["src/app/**"], because: "the core stays pure" }] },
       ci: { required: ["build", "test"], timeout: "1h" },
-      approval: { required: 0, remindEvery: "12h", expireAfter: "30d" },
+      approval: { required: 0, remindEvery: "12h", expireAfter: "30d", from: { users: ["alice"], teams: ["octo/reviewers"], codeowners: true }, separationOfDuties: true, expiredLabel: "stale" },
       merge: { method: "manual" },
       limits: { maxFixRounds: 0, tokenBudget: 0 },
     };

@@ -461,6 +461,22 @@ const approvalRows: Row[] = [
     expect(effect(d, "comment").body).toContain("does not count");
     expect(run.approvals).toEqual([]);
   }),
+  ok(
+    "an approval that the repo's approver rules exclude: a polite comment naming why",
+    makeRun("approval"),
+    parse({ type: "permission.checked", login: "carol", permission: "write", subject: reviewSubject("approved"), eligible: { ok: false, why: "approvals must come from @octo/reviewers" } }),
+    { stage: "approval", state: "active", effects: ["comment"], reason: "does not count: approvals must come from @octo/reviewers" },
+    (d, run) => {
+      expect(run.approvals).toEqual([]);
+      expect(effect(d, "comment").body).toContain("approvals must come from @octo/reviewers");
+    },
+  ),
+  ok(
+    "an eligible approval counts",
+    makeRun("approval"),
+    parse({ type: "permission.checked", login: "carol", permission: "write", subject: reviewSubject("approved"), eligible: { ok: true, why: "code owner (@carol)" } }),
+    { stage: "merge", effects: MERGE },
+  ),
   ok("approval with triage permission does not count", makeRun("approval"), ev.permission("triage", reviewSubject("approved")), { effects: ["comment"] }),
   ok("changes requested without write access: a polite comment", makeRun("approval"), ev.permission("none", reviewSubject("changes_requested")), { stage: "approval", round: 0, effects: ["comment"] }),
   ok("changes requested during approval: fix round", makeRun("approval"), ev.permission("write", reviewSubject("changes_requested")), { stage: "implement", round: 1, effects: FIX }, (_d, run) => {
@@ -686,8 +702,9 @@ const timerRows: Row[] = [
     expect(effect(d, "set-timer")).toMatchObject({ timer: "reminder", stage: "approval", stageStartedAt: T_START, fireAt: later(AT, 24 * HOUR) });
     expect(run.stageStartedAt).toBe(T_START);
   }),
-  ok("approval expiry: parks", makeRun("approval"), ev.timer("expiry", "approval"), { stage: "approval", state: "needs-human", effects: ["post-status"] }, (_d, run) => {
+  ok("approval expiry: parks and labels the issue", makeRun("approval"), ev.timer("expiry", "approval"), { stage: "approval", state: "needs-human", effects: ["add-label", "post-status"] }, (d, run) => {
     expect(run.reason?.what).toBe("approval wait expired after 7d");
+    expect(effect(d, "add-label").name).toBe("conveyor:expired");
   }),
   no("timer from an earlier stage", makeRun("review"), ev.timer("deadline", "implement"), "stale deadline timer for implement round 0 (stage is now review)"),
   no("timer from an earlier round", inRound("implement", 1), ev.timer("deadline", "implement"), "(round is now 1)"),

@@ -1,4 +1,4 @@
-import type { PipelineEvent, Permission } from "../../pipeline/events.js";
+import type { PipelineEvent } from "../../pipeline/events.js";
 import type { ExecutableEffect, ExecuteEffect } from "../../queue/workers.js";
 import { renderStatusComment, runMarker } from "../status-comment.js";
 import { upsertMarkedComment } from "./comments.js";
@@ -7,6 +7,7 @@ import { loadConfig } from "./load-config.js";
 import { evaluateCi } from "./ci.js";
 import { dispatchImplement, inspectImplement } from "./implement.js";
 import { openPullRequest } from "./pull-request.js";
+import { checkPermission } from "./permission.js";
 import { PermanentEffectError, repoParams, type GetOctokit, type GitHubContext, type ReviewStarter } from "./octokit.js";
 
 type Handlers = { [K in ExecutableEffect["kind"]]: (effect: Extract<ExecutableEffect, { kind: K }>, context: GitHubContext) => Promise<PipelineEvent | null> };
@@ -30,22 +31,19 @@ const handlers: Handlers = {
     return null;
   },
 
+  "add-label": async (effect, context) => {
+    // Adding a label the issue already has is a no-op on GitHub: safe to retry.
+    await context.octokit.rest.issues.addLabels({ ...repoParams(context.run), issue_number: context.run.issue.number, labels: [effect.name] });
+    return null;
+  },
+
   react: async (effect, context) => {
     // GitHub answers an existing identical reaction with 200 instead of adding a second one.
     await context.octokit.rest.reactions.createForIssueComment({ ...repoParams(context.run), comment_id: effect.commentId, content: effect.content });
     return null;
   },
 
-  "check-permission": async (effect, context) => {
-    let permission: Permission = "none";
-    try {
-      const { data } = await context.octokit.rest.repos.getCollaboratorPermissionLevel({ ...repoParams(context.run), username: effect.login });
-      permission = (data.role_name === "maintain" ? "maintain" : data.role_name === "triage" ? "triage" : data.permission) as Permission;
-    } catch (error) {
-      if ((error as { status?: number }).status !== 404) throw error;
-    }
-    return { type: "permission.checked", at: context.now(), login: effect.login, permission, subject: effect.subject };
-  },
+  "check-permission": checkPermission,
 
   "dispatch-implement": dispatchImplement,
   "inspect-implement": inspectImplement,
