@@ -1,0 +1,135 @@
+// Small pure helpers over a parsed diff, shared by the techstack and architecture analyzers.
+import type { DiffFile, DiffLine } from "../diff.js";
+import type { FindingDraft } from "../finding.js";
+import { SEVERITY_RANK } from "../finding.js";
+
+const NO_NEWLINE = " No newline at end of file";
+
+/**
+ * The added/removed lines of a file without the `\ No newline at end of file` markers, which
+ * parse-diff reports as one more change carrying the previous change's line number.
+ */
+export function changedLines(file: DiffFile): { added: DiffLine[]; removed: DiffLine[] } {
+  const clean = (lines: readonly DiffLine[]) => {
+    const seen = new Set<number>();
+    const kept: DiffLine[] = [];
+    for (const line of lines) {
+      if (line.text === NO_NEWLINE && seen.has(line.line)) continue;
+      seen.add(line.line);
+      kept.push(line);
+    }
+    return kept;
+  };
+  return { added: clean(file.added), removed: clean(file.removed) };
+}
+
+/** The files an analyzer looks at: not deleted, not binary. */
+export function reviewableFiles(files: readonly DiffFile[]): DiffFile[] {
+  return files.filter((file) => file.status !== "deleted" && !file.binary);
+}
+
+/** Lines of a text, without the empty string after a final newline. */
+export function splitLines(content: string): string[] {
+  const lines = content.split(/\r?\n/);
+  if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+  return lines;
+}
+
+/**
+ * The file as it was before the change, rebuilt from its new content and the diff: the lines the
+ * diff did not add, with the removed lines put back at their old line numbers. Null when the new
+ * content does not match the diff (a stale or different version), so callers fall back to the diff.
+ */
+export function previousContent(file: DiffFile, newContent: string): string | null {
+  const { added, removed } = changedLines(file);
+  const lines = splitLines(newContent);
+  const addedAt = new Set<number>();
+  for (const line of added) {
+    if (line.line < 1 || line.line > lines.length || lines[line.line - 1]!.replace(/\r$/, "") !== line.text.replace(/\r$/, "")) return null;
+    addedAt.add(line.line);
+  }
+  const kept = lines.filter((_, index) => !addedAt.has(index + 1));
+  const removedAt = new Map(removed.map((line) => [line.line, line.text]));
+  const total = kept.length + removedAt.size;
+  const previous: string[] = [];
+  let next = 0;
+  for (let line = 1; line <= total; line++) {
+    const text = removedAt.get(line);
+    if (text !== undefined) previous.push(text);
+    else if (next < kept.length) previous.push(kept[next++]!);
+    else return null;
+  }
+  if (next !== kept.length) return null;
+  return previous.length ? `${previous.join("\n")}\n` : "";
+}
+
+/**
+ * At most one finding per (rule, path, line): findings on the same line merge into the first,
+ * keeping the highest severity and joining what differs.
+ */
+export function onePerLine(findings: readonly FindingDraft[]): FindingDraft[] {
+  const byKey = new Map<string, FindingDraft>();
+  for (const finding of findings) {
+    const key = `${finding.rule}\u0000${finding.path}\u0000${finding.line}`;
+    const existing = byKey.get(key);
+    if (!existing) {
+      byKey.set(key, { ...finding });
+      continue;
+    }
+    if (SEVERITY_RANK[finding.severity] > SEVERITY_RANK[existing.severity]) existing.severity = finding.severity;
+    const join = (a: string, b: string, separator: string) => (a === b || !b ? a : !a ? b : `${a}${separator}${b}`);
+    existing.title = join(existing.title, finding.title, "; ").slice(0, 200);
+    existing.rationale = join(existing.rationale, finding.rationale, "\n\n").slice(0, 2000);
+    existing.suggestion = join(existing.suggestion, finding.suggestion, "\n").slice(0, 2000);
+  }
+  return [...byKey.values()];
+}
+
+/** Groups consecutive diff lines into runs: the text of each run and a map from run line (1-based) to file line. */
+export function lineRuns(lines: readonly DiffLine[]): { text: string; lineAt: (runLine: number) => number }[] {
+  const runs: DiffLine[][] = [];
+  for (const line of lines) {
+    const last = runs[runs.length - 1];
+    if (last && last[last.length - 1]!.line + 1 === line.line) last.push(line);
+    else runs.push([line]);
+  }
+  return runs.map((run) => ({ text: run.map((line) => line.text).join("\n"), lineAt: (runLine: number) => run[Math.min(runLine, run.length) - 1]!.line }));
+}
+
+/**
+ * The two sides of each hunk as numbered lines: `after` (context and added lines, new-file
+ * numbers) and `before` (context and removed lines). Without hunks, the runs of added and removed lines.
+ */
+export function hunkSides(file: DiffFile): { after: DiffLine[][]; before: DiffLine[][] } {
+  const hunks = file.hunks ?? [];
+  if (!hunks.length) {
+    const { added, removed } = changedLines(file);
+    const runs = (lines: DiffLine[]) => {
+      const result: DiffLine[][] = [];
+      for (const line of lines) {
+        const last = result[result.length - 1];
+        if (last && last[last.length - 1]!.line + 1 === line.line) last.push(line);
+        else result.push([line]);
+      }
+      return result;
+    };
+    return { after: runs(added), before: runs(removed) };
+  }
+  const after: DiffLine[][] = [];
+  const before: DiffLine[][] = [];
+  for (const hunk of hunks) {
+    const newSide: DiffLine[] = [];
+    const oldSide: DiffLine[] = [];
+    let previous: { kind: string; line: number } | null = null;
+    for (const line of hunk.lines) {
+      const marker = line.text === NO_NEWLINE && previous !== null && previous.line === line.line && previous.kind === line.kind;
+      previous = line;
+      if (marker) continue;
+      if (line.kind !== "del") newSide.push({ line: line.line, text: line.text });
+      if (line.kind !== "add") oldSide.push({ line: line.line, text: line.text });
+    }
+    after.push(newSide);
+    before.push(oldSide);
+  }
+  return { after, before };
+}
