@@ -82,7 +82,7 @@ export async function reviewCommand(argv: string[], io: ReviewCommandIO): Promis
       (angles as Angle[]).map(async (angle): Promise<AngleResult> => {
         try {
           const review = await runAngleReview(ANGLE_DEFINITIONS[angle], { source: shared, model: await models(angle, config) }, { config, earlier: [] });
-          return { ...review, status: "ok", reviewedPaths: [] };
+          return { ...review, status: "ok" };
         } catch (error) {
           if (error instanceof ModelOutputError) return { angle, status: "failed", error: error.message, tokens: error.tokens };
           return { angle, status: "failed", error: (error as Error).message, tokens: 0 };

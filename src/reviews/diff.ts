@@ -19,6 +19,8 @@ export interface DiffFile {
   previousPath: string | null;
   status: "added" | "modified" | "deleted" | "renamed";
   binary: boolean;
+  /** GitHub sent no patch for this text file because its diff is too large. */
+  tooLarge?: boolean;
   /** Lines added by the change, with their line numbers in the new file. */
   added: DiffLine[];
   /** Lines removed by the change (line numbers in the old file). */
@@ -33,7 +35,32 @@ export interface ParsedDiff {
   files: DiffFile[];
 }
 
-const stripPrefix = (path: string | undefined) => (path && path !== "/dev/null" ? path.replace(/^[ab]\//, "") : null);
+/** Git quotes paths with unusual bytes C-style (`"caf\303\251.md"`): decode them to the real name. */
+export function unquoteGitPath(path: string): string {
+  const quoted = /^"(.*)"$/.exec(path)?.[1] ?? path;
+  if (!quoted.includes("\\")) return quoted;
+  const bytes: number[] = [];
+  const simple: Record<string, number> = { n: 10, t: 9, r: 13, '"': 34, "\\": 92, a: 7, b: 8, f: 12, v: 11 };
+  for (let i = 0; i < quoted.length; i++) {
+    const char = quoted[i]!;
+    if (char !== "\\") {
+      bytes.push(...Buffer.from(char, "utf8"));
+      continue;
+    }
+    const octal = /^[0-7]{3}/.exec(quoted.slice(i + 1))?.[0];
+    if (octal) {
+      bytes.push(parseInt(octal, 8));
+      i += 3;
+    } else {
+      const next = quoted[i + 1] ?? "";
+      bytes.push(simple[next] ?? next.charCodeAt(0));
+      i += 1;
+    }
+  }
+  return Buffer.from(bytes).toString("utf8");
+}
+
+const stripPrefix = (path: string | undefined) => (path && path !== "/dev/null" ? unquoteGitPath(path).replace(/^[ab]\//, "") : null);
 
 /** Splits `git diff` output per file, to spot binary files that parse-diff reports as empty. */
 function binaryPaths(text: string): Set<string> {
@@ -62,6 +89,8 @@ export function parseUnifiedDiff(text: string): ParsedDiff {
     for (const chunk of file.chunks) {
       const lines: HunkLine[] = [];
       for (const change of chunk.changes) {
+        // "\ No newline at end of file" is git's remark about the line before, not a line.
+        if (change.content.startsWith("\\")) continue;
         const text = change.content.slice(1);
         if (change.type === "add") {
           added.push({ line: change.ln, text });
@@ -89,7 +118,10 @@ export interface PullRequestFile {
   previous_filename?: string | undefined;
   status: string;
   patch?: string | undefined;
+  changes?: number | undefined;
 }
+
+const BINARY_EXTENSIONS = /\.(png|jpe?g|gif|webp|ico|bmp|tiff?|pdf|zip|gz|tgz|bz2|xz|7z|rar|jar|war|class|so|dylib|dll|exe|bin|o|a|wasm|woff2?|ttf|otf|eot|mp[34]|mov|avi|webm|ogg|wav|flac|sqlite|db|pyc)$/i;
 
 /** Builds the diff from GitHub's per-file patches; a file without a patch is binary or too large. */
 export function diffFromPullRequestFiles(files: readonly PullRequestFile[]): ParsedDiff {
@@ -100,11 +132,14 @@ export function diffFromPullRequestFiles(files: readonly PullRequestFile[]): Par
     const text = file.patch ? `--- ${from}\n+++ ${to}\n${file.patch}\n` : "";
     const [one] = text ? parseUnifiedDiff(text).files : [];
     const status = file.status === "removed" ? "deleted" : file.status === "added" ? "added" : file.status === "renamed" ? "renamed" : "modified";
+    // GitHub sends no patch for binary files, for very large diffs and for pure renames.
+    const pureRename = status === "renamed" && (file.changes ?? 0) === 0;
     parsed.push({
       path: file.filename,
       previousPath: file.previous_filename ?? null,
       status,
-      binary: !file.patch && status !== "deleted",
+      binary: !file.patch && status !== "deleted" && !pureRename && BINARY_EXTENSIONS.test(file.filename),
+      ...(!file.patch && status !== "deleted" && !pureRename && !BINARY_EXTENSIONS.test(file.filename) ? { tooLarge: true } : {}),
       added: one?.added ?? [],
       removed: one?.removed ?? [],
       commentable: one?.commentable ?? new Set(),

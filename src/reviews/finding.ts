@@ -19,10 +19,12 @@ export const ModelFindings = z.object({ findings: z.array(ModelFinding).max(50) 
 export const FindingDraft = ModelFinding.extend({
   /** Stable name of the check that found it, e.g. `security/secret-in-diff`, `llm`. */
   rule: z.string().min(1),
+  /** What the finding's id is made of instead of its line's text (for findings about a file, not a line). */
+  anchor: z.string().optional(),
 });
 export type FindingDraft = z.infer<typeof FindingDraft>;
 
-export const Finding = FindingDraft.extend({
+export const Finding = FindingDraft.omit({ anchor: true }).extend({
   id: z.string(),
   angle: Angle,
   /** Other angles that reported the same problem (merged duplicates). */

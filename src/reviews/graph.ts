@@ -20,6 +20,8 @@ export interface AngleReview {
   notes: string[];
   tokens: number;
   mode: "full" | "incremental";
+  /** The files this review looked at: in an incremental round, earlier findings elsewhere stay open. */
+  reviewedPaths: string[];
 }
 
 /**
@@ -47,5 +49,5 @@ export async function runAngleReview(
 ): Promise<AngleReview> {
   const graph = buildReviewGraph(definition, deps);
   const state = await graph.invoke({ angle: definition.angle, config: input.config, earlier: input.earlier });
-  return { angle: definition.angle, findings: state.findings, notes: state.notes, tokens: state.tokens, mode: state.mode };
+  return { angle: definition.angle, findings: state.findings, notes: state.notes, tokens: state.tokens, mode: state.mode, reviewedPaths: state.diff.files.map((file) => file.path) };
 }

@@ -30,7 +30,10 @@ export function modelProviderFromSetting(defaultModel: string | undefined): Mode
     let model = cache.get(name);
     if (!model) {
       // Retries belong to BullMQ (one owner): the provider client does not retry on its own.
-      model = initChatModel(name, { temperature: 0, maxRetries: 0 }) as unknown as Promise<BaseChatModel>;
+      model = (initChatModel(name, { temperature: 0, maxRetries: 0 }) as unknown as Promise<BaseChatModel>).catch((error: unknown) => {
+        cache.delete(name); // a failed build is not remembered: fixing the setting fixes the next review
+        throw new Error(`review model "${name}" (from ${config.review.models[angle] ? `review.models.${angle} in .github/conveyor.yml` : "CONVEYOR_MODEL"}) cannot be used: ${(error as Error).message}`);
+      });
       cache.set(name, model);
     }
     return model;
@@ -66,18 +69,26 @@ export function estimateTokens(text: string): number {
 
 const FINDINGS_JSON_SCHEMA = JSON.stringify(z.toJSONSchema(ModelFindings));
 
-/** Extracts the JSON object from an answer (models like to wrap it in a code fence). */
+/** Extracts the JSON object from an answer: bare JSON first, then the first fenced block. */
 export function parseJsonAnswer(text: string): unknown {
-  const fenced = /```(?:json)?\s*([\s\S]*?)```/.exec(text);
-  const body = (fenced ? fenced[1]! : text).trim();
-  const start = body.indexOf("{");
-  const end = body.lastIndexOf("}");
-  if (start < 0 || end < start) throw new ModelOutputError("the answer contains no JSON object");
-  try {
-    return JSON.parse(body.slice(start, end + 1));
-  } catch (error) {
-    throw new ModelOutputError(`the answer is not valid JSON: ${(error as Error).message}`);
+  const candidates: string[] = [];
+  const bare = text.trim();
+  const start = bare.indexOf("{");
+  const end = bare.lastIndexOf("}");
+  if (start >= 0 && end > start) candidates.push(bare.slice(start, end + 1));
+  // Models like to wrap the JSON in a code fence (and suggestions may contain fences of their own).
+  const fenced = /```(?:json)?\s*(\{[\s\S]*?\})\s*```/.exec(text);
+  if (fenced) candidates.push(fenced[1]!);
+  if (candidates.length === 0) throw new ModelOutputError("the answer contains no JSON object");
+  let problem = "";
+  for (const candidate of candidates) {
+    try {
+      return JSON.parse(candidate);
+    } catch (error) {
+      problem = (error as Error).message;
+    }
   }
+  throw new ModelOutputError(`the answer is not valid JSON: ${problem}`);
 }
 
 function textOf(message: BaseMessage): string {

@@ -56,17 +56,19 @@ export function mergeNode() {
     const byPath = new Map(state.diff.files.map((file) => [file.path, file]));
     const findings = new Map<string, Finding>();
     const notes: string[] = [];
+    // An analyzer's finding wins over the model's on the same line: one problem, one comment.
+    const analyzed = new Set(state.drafts.filter((draft) => draft.source === "analyzer").map((draft) => `${draft.path}:${draft.line}`));
     for (const draft of state.drafts) {
       const file = byPath.get(draft.path);
       if (!file) {
         notes.push(`dropped a model finding on ${draft.path}, which is not in the diff`);
         continue;
       }
+      if (draft.source === "model" && analyzed.has(`${draft.path}:${draft.line}`)) continue;
       const text = file.added.find((line) => line.line === draft.line)?.text ?? state.files.get(draft.path)?.split("\n")[draft.line - 1] ?? `line ${draft.line}`;
-      const id = findingId(state.angle, draft.rule, draft.path, text);
-      const existing = findings.get(id);
-      if (existing && (existing.source === "analyzer" || draft.source === "model")) continue;
-      const { source, ...rest } = draft;
+      const id = findingId(state.angle, draft.rule, draft.path, draft.anchor ?? text);
+      if (findings.has(id)) continue;
+      const { source, anchor: _anchor, ...rest } = draft;
       findings.set(id, { ...rest, id, angle: state.angle, alsoFrom: [], source, snippet: text.trim().slice(0, 300) });
     }
     return { findings: [...findings.values()], notes };

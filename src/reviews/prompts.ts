@@ -15,11 +15,17 @@ export function systemPrompt(angle: Angle, focus: string): string {
   ].join("\n");
 }
 
+/** Repository text may not close (or open) the data block it sits in. */
+function neutralise(text: string): string {
+  return text.replace(/<(\/?)untrusted>/gi, "<$1untrusted\u200b>");
+}
+
 export function userPrompt(chunk: string, index: number, total: number, earlier: readonly Finding[]): string {
-  const parts = [`Diff part ${index + 1} of ${total}:`, "<untrusted>", chunk, "</untrusted>"];
+  const data = [chunk];
   if (earlier.length) {
-    parts.push("", "Findings from earlier rounds that are still open (do not repeat them unless they still apply):");
-    for (const finding of earlier.slice(0, 30)) parts.push(`- ${finding.path}:${finding.line} [${finding.severity}] ${finding.title}`);
+    // Paths and titles come from the repository or from a model that read it: data, too.
+    data.push("", "Findings from earlier rounds that are still open (do not repeat them unless they still apply):");
+    for (const finding of earlier.slice(0, 30)) data.push(`- ${finding.path}:${finding.line} [${finding.severity}] ${finding.title}`);
   }
-  return parts.join("\n");
+  return [`Diff part ${index + 1} of ${total}:`, "<untrusted>", neutralise(data.join("\n")), "</untrusted>"].join("\n");
 }

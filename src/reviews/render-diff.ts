@@ -36,6 +36,8 @@ export function chunkDiffForModel(diff: ParsedDiff, chunkChars = CHUNK_CHARS, ma
   const skippedDeleted = diff.files.filter((file) => file.status === "deleted").map((file) => file.path);
   if (skippedBinary.length) notes.push(`binary files skipped: ${skippedBinary.join(", ")}`);
   if (skippedDeleted.length) notes.push(`deleted files skipped: ${skippedDeleted.join(", ")}`);
+  const tooLarge = diff.files.filter((file) => file.tooLarge).map((file) => file.path);
+  if (tooLarge.length) notes.push(`diffs too large for GitHub to send, not reviewed line by line: ${tooLarge.join(", ")}`);
   let current = "";
   const omitted: string[] = [];
   for (const file of diff.files) {

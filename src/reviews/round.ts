@@ -33,11 +33,14 @@ function similar(a: Finding, b: Finding): boolean {
 
 /**
  * Merges duplicates across angles: the same path, the same line text and the same rule or a
- * similar title are one problem. The most severe report wins; the others are listed as alsoFrom.
+ * similar title are one problem, reported once. The report of a blocking (non-advisory) angle
+ * leads, most severe first, so an advisory angle can never swallow a blocking finding; the other
+ * angles are listed as alsoFrom.
  */
-export function mergeAcrossAngles(findings: readonly Finding[]): Finding[] {
+export function mergeAcrossAngles(findings: readonly Finding[], advisory: readonly Angle[] = []): Finding[] {
+  const rank = (finding: Finding) => (advisory.includes(finding.angle) ? 0 : 10) + SEVERITY_RANK[finding.severity];
   const merged: Finding[] = [];
-  for (const finding of [...findings].sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity])) {
+  for (const finding of [...findings].sort((a, b) => rank(b) - rank(a))) {
     const twin = merged.find(
       (kept) => kept.angle !== finding.angle && kept.path === finding.path && normaliseLine(kept.snippet) === normaliseLine(finding.snippet) && similar(kept, finding),
     );
@@ -91,13 +94,16 @@ export function summariseRound(input: {
     else resolved.push(finding);
   }
   const earlierIds = new Set(earlier.map((finding) => finding.id));
-  const open = mergeAcrossAngles([...current, ...carried]);
+  const open = mergeAcrossAngles([...current, ...carried], config.review.advisory);
   const fresh = open.filter((finding) => !earlierIds.has(finding.id));
-  const outcomes: AngleOutcome[] = results.map((result) => {
-    const mine = open.filter((finding) => finding.angle === result.angle);
-    return result.status === "failed"
-      ? { angle: result.angle, status: "failed", blocking: 0, total: 0, error: result.error }
-      : { angle: result.angle, status: "ok", blocking: mine.filter((finding) => severe(finding, config)).length, total: mine.length };
+  // One outcome per angle that ran, and per angle whose earlier findings are still open: the
+  // gate counts every open blocker, including those carried from an angle that failed or did not run.
+  const angles = [...new Set([...results.map((result) => result.angle), ...open.map((finding) => finding.angle)])];
+  const outcomes: AngleOutcome[] = angles.map((angle) => {
+    const result = results.find((candidate) => candidate.angle === angle);
+    const mine = open.filter((finding) => finding.angle === angle);
+    const counts = { blocking: mine.filter((finding) => severe(finding, config)).length, total: mine.length };
+    return result?.status === "failed" ? { angle, status: "failed", ...counts, error: result.error } : { angle, status: "ok", ...counts };
   });
   const blocking = open
     .filter((finding) => severe(finding, config) && !config.review.advisory.includes(finding.angle)).map((finding) => `${finding.path}:${finding.line} [${finding.severity}] ${finding.title} — ${finding.suggestion || finding.rationale}`);

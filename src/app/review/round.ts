@@ -49,7 +49,7 @@ export function createReviewRound(deps: { store: RunStore; getOctokit: GetOctoki
       try {
         const model = await models(job.angle, config);
         const review = await runAngleReview(ANGLE_DEFINITIONS[job.angle], { source, model }, { config, earlier });
-        return { ...review, status: "ok", reviewedPaths: [] };
+        return { ...review, status: "ok" };
       } catch (error) {
         if (error instanceof ModelOutputError) return { angle: job.angle, status: "failed", error: error.message, tokens: error.tokens };
         // Transient (GitHub 5xx, LLM 429, network): BullMQ retries this angle alone.

@@ -85,15 +85,20 @@ export function onePerLine(findings: readonly FindingDraft[]): FindingDraft[] {
   return [...byKey.values()];
 }
 
-/** Groups consecutive diff lines into runs: the text of each run and a map from run line (1-based) to file line. */
-export function lineRuns(lines: readonly DiffLine[]): { text: string; lineAt: (runLine: number) => number }[] {
+/** Diff lines split where their line numbers stop being consecutive. */
+function consecutive(lines: readonly DiffLine[]): DiffLine[][] {
   const runs: DiffLine[][] = [];
   for (const line of lines) {
     const last = runs[runs.length - 1];
     if (last && last[last.length - 1]!.line + 1 === line.line) last.push(line);
     else runs.push([line]);
   }
-  return runs.map((run) => ({ text: run.map((line) => line.text).join("\n"), lineAt: (runLine: number) => run[Math.min(runLine, run.length) - 1]!.line }));
+  return runs;
+}
+
+/** Groups consecutive diff lines into runs: the text of each run and a map from run line (1-based) to file line. */
+export function lineRuns(lines: readonly DiffLine[]): { text: string; lineAt: (runLine: number) => number }[] {
+  return consecutive(lines).map((run) => ({ text: run.map((line) => line.text).join("\n"), lineAt: (runLine: number) => run[Math.min(runLine, run.length) - 1]!.line }));
 }
 
 /**
@@ -104,16 +109,7 @@ export function hunkSides(file: DiffFile): { after: DiffLine[][]; before: DiffLi
   const hunks = file.hunks ?? [];
   if (!hunks.length) {
     const { added, removed } = changedLines(file);
-    const runs = (lines: DiffLine[]) => {
-      const result: DiffLine[][] = [];
-      for (const line of lines) {
-        const last = result[result.length - 1];
-        if (last && last[last.length - 1]!.line + 1 === line.line) last.push(line);
-        else result.push([line]);
-      }
-      return result;
-    };
-    return { after: runs(added), before: runs(removed) };
+    return { after: consecutive(added), before: consecutive(removed) };
   }
   const after: DiffLine[][] = [];
   const before: DiffLine[][] = [];

@@ -26,6 +26,8 @@ export const missingTests: Analyzer = {
       rationale:
         "This change edits source code but adds or updates no test, so nothing shows that the new behaviour works or keeps working, and reviewers have to verify it by reading alone.",
       suggestion: "Add or update tests that exercise the changed behaviour (including an edge case or failure path), or say in the pull request why existing tests already cover it.",
+      // About the change set, not a line: the id must not change when lines move.
+      anchor: "source changed without tests",
     });
     return found.findings;
   },

@@ -163,6 +163,8 @@ export interface FindingText {
   title: string;
   rationale: string;
   suggestion: string;
+  /** What the id is made of instead of the line text (findings about a whole change). */
+  anchor?: string;
 }
 
 /** One analyzer's findings: at most one per (path, line); the first report of a line wins. */

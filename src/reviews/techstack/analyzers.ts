@@ -70,7 +70,7 @@ export function addedDependencies(change: ManifestChange): Dependency[] {
 const KIND_WORD: Record<DependencyKind, string> = { runtime: "runtime", dev: "development", peer: "peer", optional: "optional", build: "build" };
 const isDev = (dep: Dependency) => dep.kind === "dev";
 const spec = (dep: Dependency) => (dep.version ? ` ${dep.version}` : "");
-const list = (names: string[]) => (names.length < 2 ? names.join("") : `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`);
+const list = (names: string[], conjunction = "and") => (names.length < 2 ? names.join("") : `${names.slice(0, -1).join(", ")} ${conjunction} ${names[names.length - 1]}`);
 const where = (dep: Dependency, change: ManifestChange) => (dep.section === "unknown" ? change.file.path : `${dep.section} of ${change.file.path}`);
 
 const NEW = "techstack/new-dependency";
@@ -213,7 +213,7 @@ export const lockfileNotUpdated: Analyzer = {
         severity: "major",
         title: `${posix.basename(change.file.path)} dependencies changed without a lockfile update`,
         rationale:
-          `The dependencies declared in ${change.file.path} change, but no ${list(lockfiles)} ${place} is part of this change. ${change.kind.lockRisk}`,
+          `The dependencies declared in ${change.file.path} change, but no ${list(lockfiles, "or")} ${place} is part of this change. ${change.kind.lockRisk}`,
         suggestion: `Run ${change.kind.lockCommand} and commit the updated lockfile with this change.`,
       });
     }

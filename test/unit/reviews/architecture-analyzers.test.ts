@@ -409,3 +409,12 @@ describe("candidatePaths and resolveImport", () => {
     expect(resolveImport("src/a.ts", "./b", (path) => path === "src/b/index.tsx")).toBe("src/b/index.tsx");
   });
 });
+
+describe("hostile input", () => {
+  it("parses in linear time: long whitespace runs, unterminated regex-like and string-like text, many statements", () => {
+    const started = Date.now();
+    parseImports("a.py", `from a${" ".repeat(100_000)}x\nimport ${"a ".repeat(50_000)}\n`);
+    parseImports("a.ts", `x = ${"/[".repeat(50_000)}\n${"'".repeat(50_001)}\nexport {${" a,".repeat(50_000)}`);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});

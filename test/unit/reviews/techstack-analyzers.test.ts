@@ -465,3 +465,15 @@ describe("manifest parsing", () => {
     }
   });
 });
+
+
+describe("hostile input", () => {
+  it("parses manifests in linear time: long whitespace runs, unclosed headers, thousands of entries", () => {
+    const started = Date.now();
+    cargoToml.parse(numbered(`a${" ".repeat(100_000)}b\n[${" ".repeat(100_000)}\n"c"${" ".repeat(100_000)}x\n`), false, "Cargo.toml");
+    packageJson.parse(numbered(`"a": {${" ".repeat(100_000)}x\n"a": "1"${" ".repeat(100_000)}x\n`), false, "package.json");
+    pyprojectToml.parse(numbered(`[project]\ndependencies = [${'"a>=1", '.repeat(20_000)}]\n`), true, "pyproject.toml");
+    expect(pyprojectToml.lockfiles("pyproject.toml", `${"\n".repeat(100_000)}x`)).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
