@@ -1,6 +1,6 @@
 // A GitHub repository as the pipeline sees it, faked at HTTP level: the interceptors one whole run
 // needs, so scenario tests read as the story they tell.
-import type { FakeGitHub } from "./github/fake-github.js";
+import type { FakeGitHub, Reply } from "./github/fake-github.js";
 import { webhook } from "./github/webhooks.js";
 
 export const REPO = { owner: "Codertocat", repo: "Hello-World" };
@@ -46,19 +46,32 @@ export interface Head {
   files: { filename: string; status: string; patch: string; content: string }[];
 }
 
+export interface ImplementerOptions {
+  /**
+   * The answer to the n-th dispatch (1-based); undefined keeps the default (200 with
+   * `workflow_run_id` 500 + n). A non-2xx answer does not count as a dispatch.
+   */
+  dispatch?: (n: number) => Reply | undefined;
+  /** False when the scenario never gets as far as looking for the PR (default true). */
+  expectPr?: boolean;
+}
+
 /** The implementer's branch and the PR that Conveyor opens from it. */
-export function implementer(gh: FakeGitHub, heads: Head[]) {
+export function implementer(gh: FakeGitHub, heads: Head[], options: ImplementerOptions = {}) {
   let dispatches = 0;
+  let attempts = 0;
   let head: Head | null = null;
   gh.on("GET /repos/{owner}/{repo}/branches/{branch}", { ...REPO, branch: BRANCH }, () =>
     head ? { status: 200, body: { name: BRANCH, commit: { sha: head.sha } } } : { status: 404, body: { message: "Branch not found" } },
   { persist: true });
   gh.on("POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches", { ...REPO, workflow_id: "conveyor-implement.yml" }, () => {
+    const custom = options.dispatch?.(++attempts);
+    if (custom && (custom.status ?? 200) >= 300) return custom;
     dispatches++;
-    return { status: 200, body: { workflow_run_id: 500 + dispatches, run_url: "", html_url: "" } };
+    return custom ?? { status: 200, body: { workflow_run_id: 500 + dispatches, run_url: "", html_url: "" } };
   }, { persist: true });
   let pullOpen = false;
-  gh.on("GET /repos/{owner}/{repo}/pulls", REPO, () => ({ status: 200, body: pullOpen && head ? [{ number: PR, head: { sha: head.sha, ref: BRANCH } }] : [] }), { persist: true });
+  gh.on("GET /repos/{owner}/{repo}/pulls", REPO, () => ({ status: 200, body: pullOpen && head ? [{ number: PR, head: { sha: head.sha, ref: BRANCH } }] : [] }), { persist: true, optional: options.expectPr === false });
   gh.on("POST /repos/{owner}/{repo}/pulls", REPO, () => {
     pullOpen = true;
     return { status: 201, body: { number: PR, head: { sha: head!.sha, ref: BRANCH } } };
@@ -101,17 +114,17 @@ export function reviewing(gh: FakeGitHub) {
 }
 
 /** The repository's own CI on a sha: the check runs `commits/{sha}/check-runs` lists. */
-export function ci(gh: FakeGitHub, results: Record<string, { name: string; conclusion: string; summary?: string }[]>) {
+export function ci(gh: FakeGitHub, results: Record<string, { name: string; conclusion: string | null; summary?: string; status?: "queued" | "in_progress" | "completed" }[]>) {
   gh.on("GET /repos/{owner}/{repo}/commits/{ref}/check-runs", REPO, (request) => {
     const name = request.query.check_name;
     const all = (results[request.params.ref!] ?? []).map((check, index) => ({
       id: 100 + index,
       name: check.name,
-      status: "completed",
+      status: check.status ?? "completed",
       conclusion: check.conclusion,
       external_id: "",
       html_url: `https://github.com/${REPO.owner}/${REPO.repo}/runs/${100 + index}`,
-      output: { title: check.conclusion, summary: check.summary ?? "", text: "" },
+      output: { title: check.conclusion ?? check.status ?? "", summary: check.summary ?? "", text: "" },
     }));
     const checks = name ? all.filter((check) => check.name === name) : all;
     return { status: 200, body: { total_count: checks.length, check_runs: checks } };
@@ -124,10 +137,10 @@ export function merging(gh: FakeGitHub) {
   gh.on("PATCH /repos/{owner}/{repo}/issues/{issue_number}", { ...REPO, issue_number: ISSUE }, { status: 200, body: { number: ISSUE, state: "closed" } }, { optional: true });
 }
 
-export function approval(login: string, sha: string, options: { state?: "approved" | "changes_requested"; body?: string; bot?: boolean } = {}) {
+export function approval(login: string, sha: string, options: { state?: "approved" | "changes_requested"; body?: string; bot?: boolean; pr?: number; branch?: string } = {}) {
   return webhook("pull_request_review", "submitted", {
     repository: { id: REPO_ID },
-    pull_request: { number: PR, head: { ref: BRANCH, sha } },
+    pull_request: { number: options.pr ?? PR, head: { ref: options.branch ?? BRANCH, sha } },
     review: { id: Math.floor(Math.random() * 1e6), state: options.state ?? "approved", body: options.body ?? "", commit_id: sha, user: { login, type: options.bot ? "Bot" : "User" } },
   });
 }
@@ -141,3 +154,49 @@ export function prComment(login: string, body: string, commentId = Math.floor(Ma
 }
 
 export const labeled = () => webhook("issues", "labeled", { label: { name: "conveyor" } });
+
+/** A comment on the issue itself (or, with `issue`, on another issue); `bot` marks the author as a bot account. */
+export function issueComment(login: string, body: string, options: { issue?: number; commentId?: number; bot?: boolean } = {}) {
+  return webhook("issue_comment", "created", {
+    repository: { id: REPO_ID },
+    issue: { number: options.issue ?? ISSUE },
+    comment: { id: options.commentId ?? Math.floor(Math.random() * 1e6), body, user: { login, type: options.bot ? "Bot" : "User" } },
+  });
+}
+
+/** A comment on the run's PR by a bot account (type Bot). */
+export function botPrComment(login: string, body: string, commentId = Math.floor(Math.random() * 1e6)) {
+  return webhook("issue_comment", "created", {
+    repository: { id: REPO_ID },
+    issue: { number: PR, pull_request: { url: "https://api.github.com/x" } },
+    comment: { id: commentId, body, user: { login, type: "Bot" } },
+  });
+}
+
+export const unlabeled = (label = "conveyor") => webhook("issues", "unlabeled", { label: { name: label } });
+
+/** Someone (a human, not the implementer workflow) pushed `sha` to the PR branch: pull_request.synchronize. */
+export function pushed(sha: string, actor = "maintainer") {
+  return webhook("pull_request", "synchronize", {
+    repository: { id: REPO_ID },
+    pull_request: { number: PR, head: { ref: BRANCH, sha } },
+    sender: { login: actor },
+  });
+}
+
+/** Any workflow_run.completed webhook: an unrelated workflow, a re-run of an old attempt, CI on the PR. */
+export function workflowRun(run: { id: number; title: string; name?: string; conclusion?: "success" | "failure" | "cancelled"; attempt?: number; headSha?: string; pullRequests?: number[] }) {
+  return webhook("workflow_run", "completed", {
+    repository: { id: REPO_ID, name: REPO.repo, owner: { login: REPO.owner } },
+    workflow_run: {
+      id: run.id,
+      display_title: run.title,
+      name: run.name ?? run.title,
+      conclusion: run.conclusion ?? "success",
+      run_attempt: run.attempt ?? 1,
+      head_sha: run.headSha ?? "0000000",
+      html_url: `https://github.com/${REPO.owner}/${REPO.repo}/actions/runs/${run.id}`,
+      pull_requests: (run.pullRequests ?? []).map((number) => ({ id: number, number, url: `https://api.github.com/repos/${REPO.owner}/${REPO.repo}/pulls/${number}`, head: { ref: BRANCH, sha: run.headSha ?? "0000000", repo: { id: REPO_ID, name: REPO.repo, url: "" } }, base: { ref: "main", sha: "0000000", repo: { id: REPO_ID, name: REPO.repo, url: "" } } })),
+    },
+  });
+}

@@ -3,10 +3,8 @@
 // findings (rule, path, line, severity) per analyzer, what counts as source and test, function
 // extents with and without the full file, debug leftovers versus scripts and comments,
 // prompt-injection text without effect, and the shared analyzer contract.
-import { readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { diffFixtures } from "../../support/review-fixtures.js";
 import { DEFAULT_CONFIG, type Severity } from "../../../src/pipeline/config.js";
 import type { Analyzer, AnalyzerInput } from "../../../src/reviews/analyzer.js";
 import { parseUnifiedDiff } from "../../../src/reviews/diff.js";
@@ -17,29 +15,7 @@ import { isSourcePath } from "../../../src/reviews/quality/paths.js";
 import { MAX_FUNCTION_LINES, MAX_NEW_FILE_LINES } from "../../../src/reviews/quality/size.js";
 import { isTestPath, languageOf } from "../../../src/reviews/security/support.js";
 
-const DIR = fileURLToPath(new URL("../../fixtures/diffs/quality/", import.meta.url));
-const CASES = readdirSync(DIR)
-  .filter((name) => name.endsWith(".diff"))
-  .map((name) => name.slice(0, -".diff".length))
-  .sort();
-
-function read(name: string, rewrite = (text: string) => text) {
-  const diffText = rewrite(readFileSync(join(DIR, `${name}.diff`), "utf8"));
-  const after = JSON.parse(rewrite(readFileSync(join(DIR, `${name}.after.json`), "utf8"))) as Record<string, string>;
-  return { diffText, after };
-}
-
-/** The analyzer input for a fixture: with the new files' content (as on GitHub) or the diff alone. */
-function load(name: string, { files = true, rewrite }: { files?: boolean; rewrite?: (text: string) => string } = {}): AnalyzerInput {
-  const { diffText, after } = read(name, rewrite);
-  return { diff: parseUnifiedDiff(diffText), files: new Map(files ? Object.entries(after) : []), config: DEFAULT_CONFIG };
-}
-
-function afterLine(name: string, path: string, line: number): string {
-  const content = read(name).after[path];
-  if (content === undefined) throw new Error(`${name}: no after-file ${path}`);
-  return content.split(/\r?\n/)[line - 1] ?? "";
-}
+const { cases: CASES, read, load, afterLine } = diffFixtures("quality");
 
 type Expected = [path: string, line: number, severity: Severity, snippet: string];
 

@@ -3,10 +3,8 @@
 // findings (rule, path, line, severity) per analyzer, placeholders and safe patterns left alone,
 // prompt-injection text in the diff without effect, and the shared contract (added lines only,
 // no duplicates, no binary or deleted files, valid drafts, pure and deterministic).
-import { readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { diffFixtures } from "../../support/review-fixtures.js";
 import { DEFAULT_CONFIG, type Severity } from "../../../src/pipeline/config.js";
 import type { Analyzer, AnalyzerInput } from "../../../src/reviews/analyzer.js";
 import { parseUnifiedDiff } from "../../../src/reviews/diff.js";
@@ -23,30 +21,7 @@ import {
 import { looksLikePlaceholder } from "../../../src/reviews/security/secrets.js";
 import { scriptLines, untrustedExpressions } from "../../../src/reviews/security/workflows.js";
 
-const DIR = fileURLToPath(new URL("../../fixtures/diffs/security/", import.meta.url));
-const CASES = readdirSync(DIR)
-  .filter((name) => name.endsWith(".diff"))
-  .map((name) => name.slice(0, -".diff".length))
-  .sort();
-
-function read(name: string, rewrite = (text: string) => text) {
-  const diffText = rewrite(readFileSync(join(DIR, `${name}.diff`), "utf8"));
-  const after = JSON.parse(rewrite(readFileSync(join(DIR, `${name}.after.json`), "utf8"))) as Record<string, string>;
-  return { diffText, after };
-}
-
-/** The analyzer input for a fixture: with the new files' content (as on GitHub) or the diff alone. */
-function load(name: string, { files = true, rewrite }: { files?: boolean; rewrite?: (text: string) => string } = {}): AnalyzerInput {
-  const { diffText, after } = read(name, rewrite);
-  return { diff: parseUnifiedDiff(diffText), files: new Map(files ? Object.entries(after) : []), config: DEFAULT_CONFIG };
-}
-
-/** Text of a line of a fixture's new file. */
-function afterLine(name: string, path: string, line: number): string {
-  const content = read(name).after[path];
-  if (content === undefined) throw new Error(`${name}: no after-file ${path}`);
-  return content.split(/\r?\n/)[line - 1] ?? "";
-}
+const { cases: CASES, read, load, afterLine } = diffFixtures("security");
 
 type Expected = [path: string, line: number, severity: Severity, snippet: string];
 
