@@ -5,9 +5,8 @@
 // prompt-injection text without effect, and the shared analyzer contract.
 import { describe, expect, it } from "vitest";
 import { diffFixtures } from "../../support/review-fixtures.js";
-import { DEFAULT_CONFIG, type Severity } from "../../../src/pipeline/config.js";
-import type { Analyzer, AnalyzerInput } from "../../../src/reviews/analyzer.js";
-import { parseUnifiedDiff } from "../../../src/reviews/diff.js";
+import type { Severity } from "../../../src/pipeline/config.js";
+import type { Analyzer } from "../../../src/reviews/analyzer.js";
 import { FindingDraft } from "../../../src/reviews/finding.js";
 import { debugLeftovers, missingTests, oversizedFile, oversizedFunction, qualityAnalyzers } from "../../../src/reviews/quality/analyzers.js";
 import { findFunctions } from "../../../src/reviews/quality/functions.js";
