@@ -3,9 +3,9 @@
 // label to CI success are appended (deduplicated by source, as ingress and effect workers do) and
 // applied with `engine.apply` (decide → commit with outbox → index → effect and timer jobs), and
 // the ledger fields the real executors write are written. The timers queue keeps its delayed jobs
-// (approval reminder and expiry, and the deadlines of the stages the run went through), because
-// they are part of what a parked run holds. What BullMQ keeps of finished effect jobs (4 days) is
-// measured on a separate sample and reported beside the ratio.
+// (approval reminder and expiry; each stage's deadline replaced the last one), because they are
+// part of what a parked run holds. What BullMQ keeps of finished effect jobs (1 hour) is measured
+// on a separate sample and reported beside the ratio.
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { Redis } from "ioredis";
@@ -18,7 +18,7 @@ import type { ExecuteEffect } from "../src/queue/workers.js";
 import { silent } from "./lib/app-env.js";
 import { buildEngine, type BenchEngine } from "./lib/engine.js";
 import { describeKey, memoryByGroup, type KeyGroup } from "./lib/key-memory.js";
-import { branchOf, events, prNumberOf, shaOf, subject, workflowRunIdOf, type Subject } from "./lib/pipeline-fixtures.js";
+import { events, prNumberOf, shaOf, subject, workflowRunIdOf, type Subject } from "./lib/pipeline-fixtures.js";
 import { usedMemory } from "./lib/redis-stats.js";
 import { benchRedis } from "./lib/redis-server.js";
 import { round, type BenchResult } from "./lib/result.js";
@@ -124,9 +124,10 @@ async function deleteMatching(redis: Redis, pattern: string): Promise<void> {
 
 function classify(key: string): string {
   let match = /^conveyor:\{\d+-\d+\}:(\w+)/.exec(key);
-  if (match) return `issue ${match[1]}${match[1] === "seen" ? ":* (TTL 4 d)" : ""}`;
+  if (match) return `issue ${match[1]}${match[1] === "seen" ? " (zset, TTL 4 d)" : ""}`;
   match = /^\{conveyor\}:timers:\d+-\d+-\d+_(\w+?)_r\d+_v\d+_set-timer/.exec(key);
   if (match) return match[1] === "approval" ? "timer jobs: approval reminder + expiry" : "timer jobs: earlier deadlines (implement/review/ci)";
+  if (/^\{conveyor\}:timers:t[\w-]{12}$/.test(key)) return "timer jobs (the run's armed timers)";
   match = /^\{conveyor\}:(\w+):(\w+)$/.exec(key);
   if (match) return `queue ${match[1]}:${match[2]}`;
   match = /^conveyor:idx:(\w+):/.exec(key);
@@ -145,7 +146,7 @@ export default async function parkedRuns(): Promise<BenchResult> {
     cleanups.push(() => admin.quit());
 
     // First, under another prefix: runs whose effect jobs really run (no-ops), to measure the
-    // finished effect jobs BullMQ keeps for 4 days (removeOnComplete). It also warms up: scripts
+    // finished effect jobs BullMQ keeps for an hour (removeOnComplete). It also warms up: scripts
     // are cached and code paths compiled. Then every key of it is deleted, so the baseline below
     // already holds Redis's script cache.
     const warm = await buildEngine({ redisUrl: redis.url, prefix: "warmup", log: silent });
@@ -186,7 +187,6 @@ export default async function parkedRuns(): Promise<BenchResult> {
     await bench.queues.effects.obliterate({ force: true });
     const parked = await usedMemory(admin);
     const sample = subjects[0]!;
-    const runId = `${sample.key}-1`;
 
     // Checks: every run parked in approval, its timers delayed, no per-run repeatable job.
     const activeRuns = await admin.zcard("conveyor:runs:active");
@@ -209,11 +209,11 @@ export default async function parkedRuns(): Promise<BenchResult> {
     const delta = parked - baseline;
     const perRun = delta / RUNS;
     const prNumber = prNumberOf(sample);
+    const timerJobIds = (await admin.hmget(`conveyor:{${sample.key}}:meta`, "tD", "tR")).filter((id): id is string => id !== null);
     const sampleKeys = [
       ...(await admin.keys(`conveyor:{${sample.key}}:*`)).sort(),
-      ...(await admin.keys(`{conveyor}:timers:${runId}_*`)).sort(),
-      `conveyor:idx:pr:${sample.repo.id}-${prNumber}`,
-      `conveyor:idx:branch:${sample.repo.id}:${branchOf(sample)}`,
+      ...timerJobIds.map((id) => `{conveyor}:timers:${id}`),
+      bench.keys.pullRequests(sample.repo.id, prNumber),
       `conveyor:idx:wfrun:${workflowRunIdOf(sample, 0)}`,
     ];
     const sampleRun = [];
@@ -225,12 +225,13 @@ export default async function parkedRuns(): Promise<BenchResult> {
         .map(([field, value]) => [field, JSON.stringify(value).length] as const)
         .sort((a, b) => b[1] - a[1]),
     );
-    const logEntries = (await admin.xrange(`conveyor:{${sample.key}}:log`, "-", "+")).map(([id, fields]) => {
+    const logEntries = (await bench.store.history(sample.key)).map((entry) => ({ id: entry.entryId, kind: entry.kind, type: entry.kind === "event" ? entry.event.type : entry.kind === "outcome" ? entry.outcome.type : "unreadable" }));
+    const streamEntries = (await admin.xrange(`conveyor:{${sample.key}}:log`, "-", "+")).map(([id, fields]) => {
       const named = new Map<string, string>();
       for (let i = 0; i + 1 < fields.length; i += 2) named.set(fields[i]!, fields[i + 1]!);
       return { id, kind: named.get("kind"), type: named.get("type") ?? (JSON.parse(named.get("outcome") ?? "{}") as { type?: string }).type, fieldBytes: Object.fromEntries([...named].map(([field, value]) => [field, value.length])) };
     });
-    const timerJob = await admin.hgetall((await admin.keys(`{conveyor}:timers:${runId}_approval_*`))[0]!);
+    const timerJob = timerJobIds.length ? await admin.hgetall(`{conveyor}:timers:${timerJobIds[0]}`) : {};
 
     const group = (g: KeyGroup) => ({ subject: g.group, keysPerRun: round(g.keys / RUNS, 3), bytesPerRun: round(g.bytes / RUNS, 1), share: `${round((100 * g.bytes) / delta, 1)}%` });
     return {
@@ -243,7 +244,7 @@ export default async function parkedRuns(): Promise<BenchResult> {
         { subject: `parked run, total (used_memory Δ ÷ ${RUNS})`, keysPerRun: round(groups.reduce((n, g) => n + g.keys, 0) / RUNS, 2), bytesPerRun: round(perRun, 1), share: "100%" },
         ...groups.map(group),
         { subject: "keyspace/expires dicts + allocator (Δ − Σ MEMORY USAGE)", keysPerRun: 0, bytesPerRun: round((delta - attributed) / RUNS, 1), share: `${round((100 * (delta - attributed)) / delta, 1)}%` },
-        { subject: `+ finished effect jobs kept 4 d (not in ratio; ${EFFECT_SAMPLE_RUNS} runs)`, keysPerRun: sampleEffectJobs.length, bytesPerRun: round(effectJobsPerRun, 1), share: "" },
+        { subject: `+ finished effect jobs kept 1 h (not in ratio; ${EFFECT_SAMPLE_RUNS} runs)`, keysPerRun: sampleEffectJobs.length, bytesPerRun: round(effectJobsPerRun, 1), share: "" },
       ],
       details: {
         runs: RUNS,
@@ -260,13 +261,15 @@ export default async function parkedRuns(): Promise<BenchResult> {
         sampleRun: { issueKey: sample.key, keys: sampleRun, totalBytes: sampleRun.reduce((sum, key) => sum + key.bytes, 0) },
         sampleRunJson: { bytes: runJson.length, fields: runFields },
         sampleLog: logEntries,
+        sampleStream: streamEntries,
         sampleTimerJob: Object.fromEntries(Object.entries(timerJob).map(([field, value]) => [field, value.length])),
         sampleFinishedEffectJobs: sampleEffectJobs,
         notes: [
           "ratio = (used_memory after − before) ÷ runs ÷ 4096; the effect-job sample ran under another prefix and was deleted before the baseline, so Lua script caches are in both.",
           "Runs parked in approval/active after 8 events (issue.labeled, config.loaded, implement.dispatched, implement.completed, implement.finished, pr.opened, review.finished, ci.finished from evaluate-ci as CI had finished), each appended with its real source and applied through RunStore/Engine. Every further event (a ci.reported per check, a reminder) adds its log entry, outcome and seen mark.",
-          `Effect jobs of the measured runs are not run: parkRun appends their results and writes the ledger fields the real executors write (status comment, check run, dispatch); the effects queue is obliterated before measuring. Apply jobs are not enqueued (removed on completion in production). The finished effect jobs BullMQ keeps 4 days (removeOnComplete) are measured separately on ${EFFECT_SAMPLE_RUNS} runs whose effect jobs ran as no-ops (used_memory before − after obliterating that effects queue).`,
-          "The timers queue keeps every delayed job decide armed: approval reminder + expiry, and the implement/review/ci deadlines, which nothing removes when the stage ends (they fire later as stale timer.fired events).",
+          `Effect jobs of the measured runs are not run: parkRun appends their results and writes the ledger fields the real executors write (status comment, check run, dispatch); the effects queue is obliterated before measuring. Apply jobs are not enqueued (removed on completion in production). The finished effect jobs BullMQ keeps an hour (removeOnComplete) are measured separately on ${EFFECT_SAMPLE_RUNS} runs whose effect jobs ran as no-ops (used_memory before − after obliterating that effects queue).`,
+          "The timers queue keeps the run's armed timers: one per slot (deadline or approval expiry; reminder). A stage's deadline replaces the last one (the engine removes the replaced job), so a run parked in approval holds its reminder and expiry only. Timer jobs carry [issue, stage, round, stageStartedAt] and no options beyond id and delay, so each job hash stays listpack-encoded.",
+          "The run's log: applied entries move into a compressed archive string when the run waits (approval, parked, finished); an emptied stream is deleted. The run record is stored compressed while it waits. Seen marks are one sorted set per issue.",
           "Queue event streams (queue *:events) are capped by BullMQ (~10,000 entries), so their bytes per run shrink as runs grow.",
         ],
       },

@@ -2,8 +2,9 @@
 // close) through the real engine, with effects executed as no-op jobs that answer with the next
 // pipeline event, against bare BullMQ jobs processed in the same run and on the same Redis.
 //
-// Every transition takes the real path: append to the issue's log → apply job → decide → commit
-// with outbox → effect jobs → result event appended → … The outside world (the implementer's
+// Every transition takes the real path: a webhook is appended to the issue's log and applied by
+// an apply job; an effect's result is appended and applied by the effect job itself (decide →
+// commit with outbox → effect and timer jobs) → … The outside world (the implementer's
 // workflow run completing, a human approving) is simulated by the no-op `post-status` executor:
 // when the status it would render shows the run waiting for one of those, it submits that event
 // through `engine.submit` with a stable source, as ingress would for the webhook (deduplicated, so
@@ -66,9 +67,13 @@ class Tally {
     });
   }
 
-  /** Done when every run is done and every job the phase created has completed. */
+  /**
+   * Runs done when every run is done and every apply job the phase asked for has completed; the
+   * phase then waits for the effects queue to be idle (status updates coalesce, so the effect jobs
+   * that run are fewer than the effects committed, and only the queue can tell).
+   */
   check(): void {
-    if (this.waiter && this.doneRuns >= this.target && this.effectCompleted >= this.effectJobs && this.applyCompleted >= this.wakes) {
+    if (this.waiter && this.doneRuns >= this.target && this.applyCompleted >= this.wakes) {
       this.waiter.resolve();
       this.waiter = null;
     }
@@ -101,14 +106,23 @@ class ObservedStore extends RunStore {
     return result;
   }
 
-  override async commit(...args: Parameters<RunStore["commit"]>): Promise<boolean> {
+  /** The workers' append (effect and timer results), which also reads what to apply. */
+  override async appendAndRead(...args: Parameters<RunStore["appendAndRead"]>): ReturnType<RunStore["appendAndRead"]> {
+    const started = performance.now();
+    const reply = await super.appendAndRead(...args);
+    if (reply.result.status === "appended") this.tally.startedAt.set(`${args[0]}|${reply.result.entryId}`, started);
+    return reply;
+  }
+
+  override async commitWith(...args: Parameters<RunStore["commitWith"]>): ReturnType<RunStore["commitWith"]> {
     const [key, base, next] = args;
-    const ok = await super.commit(...args);
+    const result = await super.commitWith(...args);
+    const ok = result.ok;
     const committed = performance.now();
     const tally = this.tally;
     if (!ok) {
       tally.conflicts++;
-      return ok;
+      return result;
     }
     tally.commits++;
     for (const outcome of next.outcomes) {
@@ -128,7 +142,7 @@ class ObservedStore extends RunStore {
     }
     if (next.run?.state === "done" && base.run?.state !== "done") tally.doneRuns++;
     tally.check();
-    return ok;
+    return result;
   }
 }
 
@@ -307,6 +321,18 @@ export default async function transitions(): Promise<BenchResult> {
       };
     }
 
+    /** Until no effect job waits or runs, twice in a row 5 ms apart (the last drains may still be under way). */
+    async function effectsIdle(): Promise<void> {
+      const deadline = Date.now() + PHASE_TIMEOUT_MS;
+      let quiet = 0;
+      while (quiet < 2) {
+        const counts = await conveyor.queues.effects.getJobCounts("waiting", "active", "delayed", "prioritized");
+        quiet = Object.values(counts).every((n) => n === 0) ? quiet + 1 : 0;
+        if (Date.now() > deadline) throw new Error(`bench transitions: effect jobs did not finish: ${JSON.stringify(counts)}`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+
     let nextRun = 0;
     async function conveyorPhase(runs: number): Promise<{ stats: PhaseStats; tally: Tally; transitionsPerRun: number }> {
       const subjects = Array.from({ length: runs }, () => subject(nextRun++));
@@ -315,6 +341,7 @@ export default async function transitions(): Promise<BenchResult> {
         // Every run starts at once, as labels on many issues would.
         await Promise.all(subjects.map((s) => conveyor.engine.submit(s.key, events.labeled(s), { source: `delivery-label-${s.key}`, requiresRun: false })));
         await finished;
+        await effectsIdle();
       });
       const transitionsPerRun = tally.transitions / runs;
       const snapshot = Object.assign(new Tally(), tally);
@@ -399,7 +426,8 @@ export default async function transitions(): Promise<BenchResult> {
         cpuRatio: round((conveyorMedian.nodeCpuMsPerUnit + conveyorMedian.redisCpuMsPerUnit) / (bareMedian.nodeCpuMsPerUnit + bareMedian.redisCpuMsPerUnit), 3),
         perTransition: {
           applyJobs: round(t.wakes / t.transitions, 3),
-          effectJobs: round(t.effectJobs / t.transitions, 3),
+          effectsCommitted: round(t.effectJobs / t.transitions, 3),
+          effectJobsRun: round(t.effectCompleted / t.transitions, 3),
           timerJobsAdded: round(t.timerJobs / t.transitions, 3),
           commits: round(t.commits / t.transitions, 3),
           conflicts: t.conflicts,
@@ -411,7 +439,7 @@ export default async function transitions(): Promise<BenchResult> {
         notes: [
           `ratio = Conveyor ms per transition ÷ bare ms per job (wall clock of a phase ÷ its units; = bare jobs/s ÷ transitions/s), per round of back-to-back phases; the median of ${REPEATS} rounds, whose phases the table shows.`,
           `Baseline: ${RUNS} chains of ${perRun} no-op jobs, each job adding the chain's next job before it completes — the same shape as ${RUNS} runs of ${perRun} sequential transitions started at once; the bare worker gets Conveyor's apply + effect slots (${BARE_CONCURRENCY}). addBulk of the same number of jobs is shown for reference only: it has no sequential dependency, so it is not the same work.`,
-          "A transition = one applied event: append (Lua) → apply job → decide → commit with outbox (Lua) → index → drain (effect/timer jobs) → the effect jobs' result events. Effects do no GitHub call and answer with their result event (evaluate-ci: CI green); post-status submits the simulated webhooks (implementer workflow run completed, approval) through engine.submit.",
+          "A transition = one applied event: webhooks: append (Lua) → apply job → read (Lua) → decide → commit with outbox (Lua) → index (what changed) → effect/timer jobs; effect results: the effect job appends and reads (one Lua call) → decide → commit → enqueue, in that job. Status updates coalesce per run (effectJobsRun vs effectsCommitted). Effects do no GitHub call and answer with their result event (evaluate-ci: CI green); post-status submits the simulated webhooks (implementer workflow run completed, approval) through engine.submit.",
           "Redis commands: redisCmds = INFO commandstats diff (everything Redis executed, commands inside Lua scripts included; idle workers' blocking reads included); sentCmds = commands this process's ioredis clients sent (a script = 1).",
           "nodeCpuMs / redisCpuMs = CPU time per unit of this Node process (process.cpuUsage) and of redis-server (INFO cpu); less sensitive than wall time to other load on the machine. details.cpuRatio compares their sums.",
           "The sweep job scheduler of src/main.ts is not started (it fires once a minute and is not per-transition work).",

@@ -24,6 +24,8 @@ export const Env = z.object({
   /** Angle reviews at once per worker process, and per minute across all workers (0: no limit). */
   REVIEW_CONCURRENCY: z.coerce.number().int().min(1).default(4),
   REVIEW_PER_MINUTE: z.coerce.number().int().min(0).default(0),
+  /** Bearer token for the web dashboard (/dashboard); unset, the dashboard is off (404). */
+  DASHBOARD_TOKEN: z.string().min(16, "at least 16 characters (e.g. `openssl rand -hex 32`)").optional(),
 });
 export type Env = z.infer<typeof Env>;
 

@@ -14,6 +14,19 @@ export const REDACT_PATHS = [
   "req.headers['x-hub-signature-256']",
   "env.PRIVATE_KEY",
   "env.WEBHOOK_SECRET",
+  "headers.Authorization",
+  "*.headers.Authorization",
+  "headers.cookie",
+  "*.headers.cookie",
+  "request.headers.authorization",
+  "*.request.headers.authorization",
+  "accessToken",
+  "*.accessToken",
+  "apiKey",
+  "*.apiKey",
+  "env.OPENAI_API_KEY",
+  "env.ANTHROPIC_API_KEY",
+  "env.DASHBOARD_TOKEN",
 ];
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {

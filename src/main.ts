@@ -14,6 +14,11 @@ import { startWorkers, type Workers } from "./queue/workers.js";
 import { createReviewFlow, startReviewWorkers, type ReviewFlow } from "./queue/review-flow.js";
 import { createReviewRound } from "./app/review/round.js";
 import { modelProviderFromSetting, type ModelProvider } from "./reviews/model.js";
+import { Metrics } from "./metrics.js";
+import { createScheduleQueue } from "./queue/schedulers.js";
+import { ScheduleIngress } from "./app/schedules/ingress.js";
+import { startScheduling, type Scheduling } from "./app/schedules/index.js";
+import { readScheduleSettings } from "./app/schedules/settings.js";
 
 export type Role = "start" | "web" | "worker";
 
@@ -22,6 +27,10 @@ export interface Conveyor {
   engine: Engine;
   server: Server | null;
   workers: Workers | null;
+  /** This process's Prometheus metrics (served at /metrics by the web role). */
+  metrics: Metrics;
+  /** Repository schedules and housekeeping jobs (worker role). */
+  scheduling: Scheduling | null;
   stop(): Promise<void>;
 }
 
@@ -51,8 +60,20 @@ export async function startConveyor(role: Role, options: StartOptions = {}): Pro
   const store = new RunStore(redis, keys);
   const queuePrefix = `{${settings.CONVEYOR_PREFIX}}`;
   const queues = createQueues(redis, queuePrefix);
-  const engine = new Engine(store, queues, log);
+  const metrics = new Metrics({ defaultMetrics: true }).attach({ store, queues });
+  const engine = new Engine(store, queues, log, {
+    onApplied: (before, event, after, applied) => {
+      try {
+        metrics.observeApplied(before, event, after, applied);
+      } catch (error) {
+        log.warn({ err: error }, "metrics: could not observe an applied event");
+      }
+    },
+  });
   const Octokit = options.Octokit ?? DefaultOctokit;
+  const scheduleSettings = readScheduleSettings(options.env);
+  const scheduleQueue = createScheduleQueue(redis, queuePrefix);
+  let scheduling: Scheduling | null = null;
 
   let server: Server | null = null;
   let workers: Workers | null = null;
@@ -74,7 +95,7 @@ export async function startConveyor(role: Role, options: StartOptions = {}): Pro
         webhookProxy: settings.WEBHOOK_PROXY_URL,
         log,
       });
-      await server.load(conveyorApp({ ingress: new Ingress(engine, log), redis, queues }));
+      await server.load(conveyorApp({ ingress: new Ingress(engine, log), redis, queues, metrics, dashboard: { engine, token: settings.DASHBOARD_TOKEN }, schedules: new ScheduleIngress(scheduleQueue, async (repoId) => (await store.repoSettings(repoId)).commandPrefix ?? "/conveyor", log) }));
       await server.start();
     }
   }
@@ -101,11 +122,25 @@ export async function startConveyor(role: Role, options: StartOptions = {}): Pro
       concurrency: settings.REVIEW_CONCURRENCY,
       perMinute: settings.REVIEW_PER_MINUTE || undefined,
     });
+    metrics.watchWorkers([workers.events, workers.effects, workers.timers, reviewWorkers.rounds]);
+    metrics.watchAngleWorker(reviewWorkers.angles);
     // The sweep re-drives runs a crash left behind: now, and every minute on any worker
     // (a job scheduler fires once per period however many workers run).
     await queues.events.upsertJobScheduler("sweep", { every: 60_000 }, { name: "sweep", data: { issueKey: "" } });
     const swept = await engine.sweep();
     if (swept.woken || swept.drained) log.info(swept, "startup sweep re-drove runs left behind");
+    scheduling = await startScheduling({
+      redis,
+      connection: workerConnection,
+      queue: scheduleQueue,
+      queuePrefix,
+      keyPrefix: settings.CONVEYOR_PREFIX,
+      store,
+      getOctokit,
+      getAppOctokit: () => probot.auth(),
+      settings: scheduleSettings,
+      log,
+    });
   }
 
   let stopping: Promise<void> | null = null;
@@ -114,15 +149,17 @@ export async function startConveyor(role: Role, options: StartOptions = {}): Pro
       log.info("stopping: no new jobs; waiting for running ones");
       await server?.stop();
       if (workers) {
-        const closing = Promise.all([workers.close(), reviewWorkers?.close()]);
+        const closing = Promise.all([workers.close(), reviewWorkers?.close(), scheduling?.close()]);
         const timeout = new Promise<void>((resolve) => setTimeout(resolve, settings.SHUTDOWN_TIMEOUT_MS).unref());
         await Promise.race([closing, timeout]);
       }
       await reviewFlow?.close();
+      await engine.flushAcks();
       await queues.close();
+      await scheduleQueue.close();
       await redis.quit();
       log.info("stopped");
     })());
 
-  return { settings, engine, server, workers, stop };
+  return { settings, engine, server, workers, metrics, scheduling, stop };
 }

@@ -53,6 +53,7 @@ export async function buildEngine<S extends RunStore = RunStore, E extends Engin
     },
     async stop() {
       await built.workers?.close();
+      await engine.flushAcks();
       await queues.close();
       if (workerConnection) await workerConnection.quit().catch(() => undefined);
       await redis.quit().catch(() => undefined);

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { PipelineEvent } from "../pipeline/events.js";
 import { parseCommands } from "./commands.js";
+import { isScheduleCommand } from "./schedules/commands.js";
 
 /**
  * Webhook payload → pipeline event. Pure: the payload schemas name only the fields Conveyor
@@ -129,7 +130,8 @@ export function routeWebhook(name: string, payload: unknown, at: string, options
     case "issue_comment":
       if ((payload as { action?: unknown })?.action !== "created") return ignored("only new comments carry commands (edited ones are never executed)");
       return parse(IssueCommentPayload, payload, (p) => {
-        const commands = parseCommands(p.comment.body ?? "", p.comment.id, options.commandPrefix);
+        // `/conveyor schedules …` is a repository command, handled by the schedules (src/app/schedules/).
+        const commands = parseCommands(p.comment.body ?? "", p.comment.id, options.commandPrefix).filter((command) => !isScheduleCommand(command));
         if (commands.length === 0) return ignored("no command in the comment");
         const route: Route = p.issue.pull_request !== undefined ? { kind: "pull", repoId: p.repository.id, pr: p.issue.number, branch: "" } : { kind: "issue", repoId: p.repository.id, issue: p.issue.number };
         return {

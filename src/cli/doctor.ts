@@ -38,7 +38,7 @@ export async function doctorCommand(argv: string[], io: CliIO): Promise<number> 
   }
   const checks = await diagnose(io.env);
   if (json) io.out(JSON.stringify({ ok: checks.every((check) => check.ok || check.warning), checks }));
-  else for (const check of checks) io.out(`${check.ok ? "✓" : check.warning ? "!" : "✗"} ${check.name}: ${check.detail}`);
+  else for (const check of checks) io.out(`${check.warning ? "!" : check.ok ? "✓" : "✗"} ${check.name}: ${check.detail}`);
   return checks.every((check) => check.ok || check.warning) ? 0 : 1;
 }
 

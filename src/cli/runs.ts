@@ -1,13 +1,13 @@
-import { randomUUID } from "node:crypto";
 import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
 import type { Redis } from "ioredis";
 import { pino } from "pino";
-import { OperatorCommandName, type PipelineEvent } from "../pipeline/events.js";
-import { isTerminal, RunState, type Run } from "../pipeline/run.js";
+import { OperatorCommandName } from "../pipeline/events.js";
+import { RunState, type Run } from "../pipeline/run.js";
 import { Engine } from "../queue/engine.js";
 import { issueKeyOfRunId, Keys, type IssueKey } from "../queue/keys.js";
 import { createQueues } from "../queue/queues.js";
+import { submitOperatorCommand } from "../queue/operator.js";
 import { connectRedis } from "../queue/redis.js";
 import { RunStore, type LogEntry, type Outcome } from "../queue/run-store.js";
 
@@ -282,30 +282,18 @@ async function act(
   const queues = createQueues(redis, `{${prefix}}`);
   try {
     const engine = new Engine(store, queues, pino({ level: "silent" }));
-    const event: PipelineEvent = { type: "operator.command", at: new Date().toISOString(), operator: request.operator, command: request.command, args: request.args };
-    // A failed run is terminal yet takes retry: the append must not require a live run then.
-    const submitted = await engine.submit(key, event, { source: `operator-${randomUUID()}`, requiresRun: run.state !== "failed" });
-    if (submitted.status !== "appended") {
-      io.err(`conveyor runs: run ${run.id} is ${run.state}: ${request.command} refused`);
-      return 1;
-    }
-    // Applied here and now, so the answer is the decision itself; effects go to the workers.
-    await engine.apply(key);
-    const outcome = timeline(await store.history(key)).find((item) => item.entryId === submitted.entryId);
-    const after = (await store.load(key)).run;
-    // A refused retry of a failed run leaves it failed: it is no live run for the sweep.
-    if (after && isTerminal(after) && run.state === "failed") await store.untrack(key);
-    if (request.json) io.out(JSON.stringify({ run: after && runRow(after), outcome }));
-    if (!outcome || outcome.applied === null) {
+    const result = await submitOperatorCommand(engine, key, run, request);
+    const outcome = result.entryId ? timeline(await store.history(key)).find((item) => item.entryId === result.entryId) : undefined;
+    if (request.json) io.out(JSON.stringify({ run: result.run && runRow(result.run), status: result.status, reason: result.reason, outcome }));
+    if (result.status === "pending") {
       io.err(`conveyor runs: ${request.command} was logged for run ${run.id} but not applied yet; a worker will apply it`);
       return 1;
     }
-    const reason = (outcome.reason ?? "").replace(/^operator\.command: /, "");
-    if (!outcome.applied) {
-      if (!request.json) io.err(`conveyor runs: ${request.command} refused: ${reason}`);
+    if (result.status === "refused") {
+      if (!request.json) io.err(`conveyor runs: ${request.command} refused: ${result.reason}`);
       return 1;
     }
-    if (!request.json) io.out(`${run.id}: ${reason} (now ${after?.stage}/${after?.state})`);
+    if (!request.json) io.out(`${run.id}: ${result.reason} (now ${result.run?.stage}/${result.run?.state})`);
     return 0;
   } finally {
     await queues.close();

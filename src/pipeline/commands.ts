@@ -89,6 +89,16 @@ export function onCommandPermission(run: Run, event: EventOf<"permission.checked
   return applied(run, [react(command, "confused"), comment(body)], `${command.name} by @${login} does not apply: ${outcome.reason}`);
 }
 
+/**
+ * operator.command: an operator's retry, pause, resume or cancel. Whoever reaches Redis is
+ * trusted (no permission check); a refusal is returned as such, for the CLI or dashboard to show.
+ */
+export function onOperatorCommand(run: Run, event: EventOf<"operator.command">, replay: Replay): Outcome {
+  const command: Command = { name: event.command, args: event.args, commentId: 0, text: [event.command, ...event.args].join(" ") };
+  const outcome = runCommand(run, event.at, event.operator, command, replay);
+  return outcome.applied ? { ...outcome, reason: `${event.command} by operator ${event.operator}: ${outcome.reason}` } : outcome;
+}
+
 /** An authorized command; a refusal here becomes a reply saying why. */
 function runCommand(run: Run, at: string, login: string, command: Command, replay: Replay): Outcome {
   const prefix = prefixOf(run);

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { Schedules } from "../schedules/schema.js";
+import { CleanupConfig } from "../schedules/cleanup.js";
 
 /** Review angles: one LangGraph review graph each. */
 export const Angle = z.enum(["architecture", "security", "quality", "techstack"]);
@@ -110,6 +112,10 @@ export const RepoConfig = z
       })
       .strict()
       .prefault({}),
+    /** Recurring work (src/schedules/schema.ts): each firing opens an issue or labels matching issues. */
+    schedules: Schedules.default([]),
+    /** Clean-up of cancelled and expired runs (src/schedules/cleanup.ts); off unless enabled. */
+    cleanup: CleanupConfig.prefault({}),
   })
   .strict();
 export type RepoConfig = z.infer<typeof RepoConfig>;

@@ -1,5 +1,5 @@
 import { parseImplementRunName } from "./implementer.js";
-import { onCommandPermission, onCommandReceived, onReviewPermission, onReviewSubmitted, type Replay } from "./commands.js";
+import { onCommandPermission, onCommandReceived, onOperatorCommand, onReviewPermission, onReviewSubmitted, type Replay } from "./commands.js";
 import { assignEffectIds, parseEffectId, type EffectDraft } from "./effect-id.js";
 import type { Effect } from "./effects.js";
 import type { EventOf, EventType, PipelineEvent } from "./events.js";
@@ -66,7 +66,7 @@ function isDeferredWhilePaused(event: PipelineEvent): boolean {
 /** A failed run still takes commands, so `retry` can revive it. */
 function worksOnTerminal(run: Run, event: PipelineEvent): boolean {
   if (run.state !== "failed") return false;
-  return event.type === "command.received" || (event.type === "permission.checked" && event.subject.kind === "command");
+  return event.type === "command.received" || event.type === "operator.command" || (event.type === "permission.checked" && event.subject.kind === "command");
 }
 
 function step(current: Run | null, event: PipelineEvent): Outcome {
@@ -122,6 +122,8 @@ function step(current: Run | null, event: PipelineEvent): Outcome {
     }
     case "command.received":
       return onCommandReceived(run, event);
+    case "operator.command":
+      return onOperatorCommand(run, event, replay);
     case "permission.checked":
       if (event.subject.kind === "command") return onCommandPermission(run, event, event.subject.command, replay);
       return onReviewPermission(run, event);

@@ -28,6 +28,10 @@ export const Command = z.object({
 });
 export type Command = z.infer<typeof Command>;
 
+/** What an operator may do to a run from the CLI or the dashboard. */
+export const OperatorCommandName = z.enum(["retry", "pause", "resume", "cancel"]);
+export type OperatorCommandName = z.infer<typeof OperatorCommandName>;
+
 export const ReviewState = z.enum(["approved", "changes_requested", "commented"]);
 
 /** What waits for a permission check: an approval/change request, or a command. */
@@ -104,6 +108,8 @@ export const PipelineEvent = z.discriminatedUnion("type", [
   }),
   z.object({ type: z.literal("review.dismissed"), ...base, reviewId: z.number().int() }),
   z.object({ type: z.literal("command.received"), ...base, login: z.string(), isBot: z.boolean(), command: Command }),
+  /** A command from an operator (CLI, dashboard): trusted by whoever can reach Redis, so no permission check. */
+  z.object({ type: z.literal("operator.command"), ...base, operator: z.string().min(1), command: OperatorCommandName, args: z.array(z.string()).default([]) }),
   z.object({
     type: z.literal("permission.checked"),
     ...base,

@@ -1,26 +1,94 @@
 import type { Logger } from "pino";
 import { decide, type Decision } from "../pipeline/decide.js";
-import type { Effect } from "../pipeline/effects.js";
-import type { PipelineEvent } from "../pipeline/events.js";
-import type { Run } from "../pipeline/run.js";
+import type { Effect, EffectOf } from "../pipeline/effects.js";
+import type { PipelineEvent, TimerName } from "../pipeline/events.js";
+import { TERMINAL_STATES, type Run } from "../pipeline/run.js";
+import { digest } from "./codec.js";
 import type { IssueKey } from "./keys.js";
-import type { Queues } from "./queues.js";
-import type { AppendResult, Outcome, RunStore } from "./run-store.js";
+import { timerJobData, type Queues } from "./queues.js";
+import { outboxFields, type AppendResult, type ApplyState, type LogSnapshot, type Outcome, type RunStore, type Snapshot, type TimerSlots } from "./run-store.js";
 
 const BATCH = 100;
 const MAX_CONFLICTS = 50;
 
+export interface EngineHooks {
+  onApplied?(before: Run | null, event: PipelineEvent, after: Run | null, applied: boolean, key: IssueKey): void;
+}
 /**
- * The durable engine: events go into an issue's log, an apply job folds them through `decide`
- * and commits the run with its effects (the outbox), then the outbox becomes BullMQ jobs.
- * Every step can crash and be repeated: appends dedupe by source, commits check the version,
- * effect and timer jobs have deterministic ids.
+ * Outbox entries already enqueued are acknowledged by this process's next call for the same
+ * issue (inside that script: an effect's job usually runs in the process that enqueued it), or
+ * after this long, all in one round trip. Until then a crash only means the sweep enqueues them
+ * again, which their fixed job ids make harmless.
+ */
+const ACK_DELAY_MS = 2_000;
+/** Runs this process committed last, per issue: sent again by Redis only when they changed. */
+const KNOWN_RUNS = 5_000;
+/** A stream longer than this is compacted even while the run is busy. */
+const COMPACT_AT = 64;
+/** Issues the sweep probes per round trip. */
+const SWEEP_PAGE = 500;
+
+/** The BullMQ job id of a timer: short (so the job hash stays small) and fixed by the effect id. */
+export function timerJobId(effectId: string): string {
+  return `t${digest(effectId)}`;
+}
+
+/** The run an effect belongs to: effect ids start with the run id (pipeline/effect-id.ts). */
+function runIdOf(effect: Effect): string {
+  return effect.id.split("_")[0]!;
+}
+
+/** A deadline and an approval expiry share a slot; reminders have their own (see RunStore COMMIT). */
+function slotOf(timer: TimerName): "D" | "R" {
+  return timer === "reminder" ? "R" : "D";
+}
+
+/** A run that now waits for people or is finished: its history is compacted and its record compressed. */
+function waits(run: Run): boolean {
+  return run.state !== "active" || run.stage === "approval";
+}
+
+/**
+ * Which timers a commit arms. Only the last timer of each slot that belongs to the run's current
+ * stage entry is kept (an earlier one, or one of an entry the same batch already left, would only
+ * fire to be refused as stale); timers the commit does not arm are dropped when the run left
+ * `active` or entered a new stage.
+ */
+export function planTimers(base: Run | null, run: Run | null, effects: Effect[]): { effects: Effect[]; timers: TimerSlots } {
+  const active = run?.state === "active";
+  const latest = new Map<"D" | "R", Effect>();
+  let timers = 0;
+  for (const effect of effects) {
+    if (effect.kind !== "set-timer") continue;
+    timers++;
+    if (active && effect.stage === run.stage && effect.round === run.round && effect.stageStartedAt === run.stageStartedAt) latest.set(slotOf(effect.timer), effect);
+  }
+  const kept = timers === 0 ? effects : effects.filter((effect) => effect.kind !== "set-timer" || latest.get(slotOf(effect.timer)) === effect);
+  const newEntry = !run || !base || base.id !== run.id || base.stage !== run.stage || base.round !== run.round || base.stageStartedAt !== run.stageStartedAt;
+  const D = latest.get("D");
+  const R = latest.get("R");
+  return { effects: kept, timers: { D: D ? timerJobId(D.id) : "", R: R ? timerJobId(R.id) : "", clear: !active || newEntry } };
+}
+
+/**
+ * The durable engine: events go into an issue's log and are folded through `decide`, which
+ * commits the run with its effects (the outbox); then the outbox becomes BullMQ jobs. Webhooks
+ * are applied by an apply job (ingress answers at once); an effect's or timer's result is applied
+ * by the worker that produced it, right after appending it. Every step can crash and be
+ * repeated: appends dedupe by source, commits check the version and cursor, effect and timer
+ * jobs have deterministic ids, and the sweep re-drives what a crash left behind.
  */
 export class Engine {
+  private readonly pendingAcks = new Map<IssueKey, string[]>();
+  private ackTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly knownRuns = new Map<IssueKey, Run>();
+
   constructor(
     readonly store: RunStore,
     readonly queues: Queues,
     readonly log: Logger,
+    /** Observers (metrics, live dashboards); called after a commit, once per applied log entry. */
+    readonly hooks: EngineHooks = {},
   ) {}
 
   /** Logs an event for an issue and wakes an applier. `source` (delivery id, effect id) dedupes. */
@@ -33,21 +101,130 @@ export class Engine {
     return result;
   }
 
+  /**
+   * For workers: logs the result of an effect or timer and applies it in the same job. The run
+   * exists and is tracked already, so nothing is tracked here. Should applying fail, an apply job
+   * takes over; should the process die first, the sweep finds the unapplied entry. `known`: the
+   * run as the worker read it (not read again while it is current; `decide` never mutates it).
+   */
+  async submitAndApply(key: IssueKey, event: PipelineEvent, options: { source: string; requiresRun: boolean; known?: Run | null }): Promise<AppendResult> {
+    const acks = this.takeAcks(key);
+    const { result, state } = await this.store.appendAndRead(key, event, options, BATCH, options.known ?? this.knownRun(key), acks).catch((error: unknown) => {
+      this.deferAcks(key, acks);
+      throw error;
+    });
+    if (state && state.entries.length > 0) {
+      try {
+        await this.applyFrom(key, state);
+      } catch (error) {
+        this.log.warn({ err: error, issueKey: key, event: event.type }, `applying ${event.type} in the worker failed; an apply job takes over`);
+        await this.wake(key, result.status === "appended" ? result.entryId : `retry-${state.entries.at(-1)!.entryId}`);
+      }
+    }
+    return result;
+  }
+
   async wake(key: IssueKey, reason: string): Promise<void> {
     await this.queues.events.add("apply", { issueKey: key }, { jobId: `apply-${key}-${reason}` });
   }
 
+  /**
+   * The issue's run as stored now (for a worker about to execute an effect). The run this process
+   * committed last is not sent again when it is still current.
+   */
+  async load(key: IssueKey): Promise<Snapshot> {
+    return (await this.readState(key, 0)).base;
+  }
+
+  private async readState(key: IssueKey, limit: number, known: Run | null = this.knownRun(key)): Promise<ApplyState> {
+    const acks = this.takeAcks(key);
+    try {
+      return await this.store.readState(key, limit, known, acks);
+    } catch (error) {
+      this.deferAcks(key, acks);
+      throw error;
+    }
+  }
+
+  private knownRun(key: IssueKey): Run | null {
+    return this.knownRuns.get(key) ?? null;
+  }
+
+  private remember(key: IssueKey, run: Run | null): void {
+    this.knownRuns.delete(key);
+    if (!run) return;
+    if (this.knownRuns.size >= KNOWN_RUNS) this.knownRuns.delete(this.knownRuns.keys().next().value!);
+    this.knownRuns.set(key, run);
+  }
+
+  private takeAcks(key: IssueKey): string[] {
+    const acks = this.pendingAcks.get(key);
+    if (!acks) return [];
+    this.pendingAcks.delete(key);
+    return acks;
+  }
+
+  private deferAcks(key: IssueKey, fields: string[]): void {
+    if (fields.length === 0) return;
+    const pending = this.pendingAcks.get(key);
+    if (pending) pending.push(...fields);
+    else this.pendingAcks.set(key, [...fields]);
+    if (!this.ackTimer) {
+      this.ackTimer = setTimeout(() => void this.flushAcks(), ACK_DELAY_MS);
+      this.ackTimer.unref?.();
+    }
+  }
+
+  /** Acknowledges every enqueued outbox entry not acknowledged yet (also on shutdown). */
+  async flushAcks(): Promise<void> {
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = null;
+    const pending = [...this.pendingAcks];
+    this.pendingAcks.clear();
+    if (pending.length === 0) return;
+    try {
+      await this.store.ackOutboxes(pending);
+    } catch (error) {
+      this.log.warn({ err: error, issues: pending.length }, "acknowledging enqueued effects failed; the sweep enqueues them again, harmlessly");
+    }
+  }
+
   /** Applies every pending event of an issue in log order; safe to run concurrently. */
   async apply(key: IssueKey): Promise<{ applied: number; conflicts: number }> {
+    const result = await this.applyFrom(key, await this.readState(key, BATCH));
+    // Nothing to apply: an outbox a failed drain left behind is still ours to enqueue.
+    if (result.applied === 0) await this.drain(key);
+    // An apply job leaves what it enqueued acknowledged.
+    await this.ackNow(key);
+    return result;
+  }
+
+  private async ackNow(key: IssueKey): Promise<void> {
+    const acks = this.takeAcks(key);
+    try {
+      await this.store.ackOutbox(key, acks);
+    } catch (error) {
+      this.deferAcks(key, acks);
+      throw error;
+    }
+  }
+
+  private async applyFrom(key: IssueKey, initial: ApplyState): Promise<{ applied: number; conflicts: number }> {
     let applied = 0;
     let conflicts = 0;
+    let state = initial;
+    const drainNow: Effect[] = [];
+    const cancels: string[] = [];
+    let last: { run: Run; logLength: number; log: LogSnapshot | undefined } | null = null;
+    let finished = false;
+    let changed = false;
     for (;;) {
-      const base = await this.store.load(key);
-      const entries = await this.store.pending(key, base.cursor, BATCH);
+      const { base, entries } = state;
       if (entries.length === 0) break;
       let run: Run | null = base.run;
       const effects: Effect[] = [];
       const outcomes: Outcome[] = [];
+      const observed: [Run | null, PipelineEvent, Run | null, boolean][] | null = this.hooks.onApplied ? [] : null;
       for (const entry of entries) {
         if (!("event" in entry)) {
           this.log.error({ runId: run?.id, issueKey: key, entryId: entry.entryId, problem: entry.problem }, "skipped an unreadable log entry");
@@ -55,6 +232,7 @@ export class Engine {
           continue;
         }
         const decision = this.decideSafely(run, entry.event, entry.entryId);
+        observed?.push([run, entry.event, decision.applied ? decision.run : run, decision.applied]);
         if (decision.applied) {
           run = decision.run;
           effects.push(...decision.effects);
@@ -68,23 +246,64 @@ export class Engine {
           state: run?.state ?? null,
           effects: decision.applied ? decision.effects.map((effect) => effect.kind) : [],
         });
-        this.log[decision.applied ? "info" : "warn"](
-          { runId: run?.id, issueKey: key, event: entry.event.type, source: entry.source, stage: run?.stage, round: run?.round, applied: decision.applied },
-          decision.applied ? `applied ${entry.event.type}: ${decision.reason}` : `ignored ${entry.event.type}: ${decision.reason}`,
-        );
+        const level = decision.applied ? "info" : "warn";
+        if (this.log.isLevelEnabled(level)) {
+          this.log[level](
+            { runId: run?.id, issueKey: key, event: entry.event.type, source: entry.source, stage: run?.stage, round: run?.round, applied: decision.applied },
+            decision.applied ? `applied ${entry.event.type}: ${decision.reason}` : `ignored ${entry.event.type}: ${decision.reason}`,
+          );
+        }
       }
-      const committed = await this.store.commit(key, base, { run, cursor: entries.at(-1)!.entryId, outcomes, effects });
-      if (!committed) {
+      const plan = planTimers(base.run, run, effects);
+      const readLog = run !== null && waits(run) && entries.length < BATCH;
+      const acks = this.takeAcks(key);
+      const committed = await this.store.commitWith(key, base, { run, cursor: entries.at(-1)!.entryId, outcomes, effects: plan.effects, timers: plan.timers, readLog, acks }).catch((error: unknown) => {
+        this.deferAcks(key, acks);
+        throw error;
+      });
+      if (!committed.ok) {
         // Another applier moved this run first; read again and go on from its result.
+        this.deferAcks(key, acks);
         if (++conflicts > MAX_CONFLICTS) throw new Error(`engine: gave up applying ${key} after ${conflicts} conflicting commits`);
+        state = await this.readState(key, BATCH, base.run);
         continue;
       }
+      this.remember(key, run);
       applied += entries.length;
-      if (run) await this.store.index(run);
+      if (observed) for (const [before, event, after, ok] of observed) this.hooks.onApplied?.(before, event, after, ok, key);
+      drainNow.push(...plan.effects);
+      cancels.push(...committed.cancels);
+      if (run) {
+        // Indexes first (a webhook may need them at once); a finished run leaves the active set
+        // only once its last effects are enqueued, so the sweep still finds them after a crash.
+        if (run !== base.run) {
+          await this.store.index(run, base.run, { keepActive: true });
+          finished = TERMINAL_STATES.includes(run.state);
+          changed = true;
+        }
+        last = { run, logLength: committed.logLength, log: committed.log };
+      }
       if (entries.length < BATCH) break;
+      state = await this.readState(key, BATCH, run);
     }
-    await this.drain(key);
+    // Only what these commits added: entries left by another applier are that applier's to
+    // enqueue (or acknowledge), and the sweep's once it died.
+    if (drainNow.length || cancels.length) await this.enqueue(key, drainNow, cancels);
+    if (last) {
+      if (finished) await this.store.untrack(key);
+      // The record is packed once per version: a commit that left the run as it was keeps it packed.
+      if (waits(last.run) || last.logLength >= COMPACT_AT) await this.compact(key, waits(last.run) && changed ? last.run : null, last.log);
+    }
     return { applied, conflicts };
+  }
+
+  /** Compaction saves bytes and is redone at the next wait; its failure is no reason to fail the job. */
+  private async compact(key: IssueKey, run: Run | null, log: LogSnapshot | undefined): Promise<void> {
+    try {
+      await this.store.compact(key, run, log ?? null);
+    } catch (error) {
+      this.log.warn({ err: error, issueKey: key }, "compacting the run's log failed; it stays in the stream");
+    }
   }
 
   /**
@@ -108,41 +327,76 @@ export class Engine {
     }
   }
 
-  /** Turns committed effects into jobs. Job ids are effect ids, so draining twice is harmless. */
+  /** Turns everything in an issue's outbox into jobs. Job ids are fixed by effect ids, so draining twice is harmless. */
   async drain(key: IssueKey): Promise<number> {
-    const effects = await this.store.outbox(key);
-    if (effects.length === 0) return 0;
-    const runId = (await this.store.load(key)).run?.id ?? "";
-    for (const effect of effects) {
-      if (effect.kind === "set-timer") {
-        const delay = Math.max(0, Date.parse(effect.fireAt) - Date.now());
-        await this.queues.timers.add("timer", { issueKey: key, effect }, { jobId: effect.id, delay });
-      } else {
-        await this.queues.effects.add(effect.kind, { issueKey: key, runId, effect }, { jobId: effect.id });
-      }
-    }
-    await this.store.ackOutbox(key, effects.map((effect) => effect.id));
+    await this.ackNow(key);
+    const { effects, cancels } = await this.store.outboxEntries(key);
+    if (effects.length === 0 && cancels.length === 0) return 0;
+    await this.enqueue(key, effects, cancels);
+    await this.ackNow(key);
     return effects.length;
   }
 
   /**
+   * Enqueues committed effects and removes replaced timer jobs; their outbox entries are then
+   * acknowledged with this process's next call for the issue, or shortly (see ACK_DELAY_MS).
+   */
+  private async enqueue(key: IssueKey, effects: Effect[], cancels: string[]): Promise<void> {
+    await Promise.all([
+      ...effects.map((effect) => (effect.kind === "set-timer" ? this.addTimer(key, effect) : this.addEffect(key, effect))),
+      // A timer that is running right now is locked and stays; it fires once, refused as stale.
+      ...cancels.map((job) => this.queues.timers.remove(job)),
+    ]);
+    this.deferAcks(
+      key,
+      outboxFields(
+        effects.map((effect) => effect.id),
+        cancels,
+      ),
+    );
+  }
+
+  private addTimer(key: IssueKey, effect: EffectOf<"set-timer">): Promise<unknown> {
+    const delay = Math.max(0, Date.parse(effect.fireAt) - Date.now());
+    return this.queues.timers.add(effect.timer, timerJobData(key, effect), { jobId: timerJobId(effect.id), delay });
+  }
+
+  private addEffect(key: IssueKey, effect: Effect): Promise<unknown> {
+    const runId = runIdOf(effect);
+    // Status updates coalesce: the job renders the run as stored when it runs, so one waiting
+    // job serves every update; one added while it runs is kept and runs after it (BullMQ
+    // deduplication with keepLastIfActive), so the status never stays behind the run.
+    const deduplication = effect.kind === "post-status" ? { deduplication: { id: `${runId}_status`, keepLastIfActive: true } } : {};
+    return this.queues.effects.add(effect.kind, { issueKey: key, runId, effect }, { jobId: effect.id, ...deduplication });
+  }
+
+  /**
    * Re-drives runs a crash left behind: events logged but not applied (crash between append and
-   * wake) and effects committed but not enqueued (crash between commit and drain).
+   * apply), effects committed but not enqueued (crash between commit and drain, whose indexes
+   * are then written again too) and finished runs still listed as active.
    */
   async sweep(): Promise<{ woken: number; drained: number }> {
     let woken = 0;
     let drained = 0;
-    for (const key of await this.store.activeIssues()) {
-      const snapshot = await this.store.load(key);
-      const pending = await this.store.pending(key, snapshot.cursor);
-      if (pending.length > 0) {
-        await this.wake(key, `sweep-${pending.at(-1)!.entryId}`);
-        woken++;
-      } else if (snapshot.run === null) {
-        await this.store.untrack(key);
+    const untrack: IssueKey[] = [];
+    for (let offset = 0; ; offset += SWEEP_PAGE) {
+      const keys = await this.store.activeIssues(SWEEP_PAGE, offset);
+      for (const probe of await this.store.probe(keys)) {
+        if (probe.unapplied) {
+          await this.wake(probe.key, `sweep-${probe.unapplied}`);
+          woken++;
+          continue;
+        }
+        if (probe.queued > 0) {
+          const { run } = await this.store.load(probe.key);
+          if (run) await this.store.index(run, null, { keepActive: true });
+          drained += await this.drain(probe.key);
+        }
+        if (!probe.hasRun || TERMINAL_STATES.includes(probe.state as Run["state"])) untrack.push(probe.key);
       }
-      drained += await this.drain(key);
+      if (keys.length < SWEEP_PAGE) break;
     }
+    for (const key of untrack) await this.store.untrack(key);
     return { woken, drained };
   }
 }

@@ -102,6 +102,6 @@ async function finish(job: Job<RoundJob>, engine: Engine, round: ReviewRound): P
     return { angle, status: "failed", error: failure ?? "the review job did not finish", tokens: 0 };
   });
   const event = await round.finishRound(job.data, results);
-  await engine.submit(job.data.issueKey, event, { source: `${job.data.effectId}-done`, requiresRun: false });
+  await engine.submitAndApply(job.data.issueKey, event, { source: `${job.data.effectId}-done`, requiresRun: false });
   return "done";
 }

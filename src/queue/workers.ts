@@ -1,12 +1,13 @@
-import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from "bullmq";
+import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from "bullmq";
 import type { Logger } from "pino";
 import type { Effect } from "../pipeline/effects.js";
+import { effectId } from "../pipeline/effect-id.js";
 import type { PipelineEvent } from "../pipeline/events.js";
 import type { Run } from "../pipeline/run.js";
 import type { Engine } from "./engine.js";
 import { classifyFailure, describeFailure } from "./failures.js";
 import type { IssueKey } from "./keys.js";
-import { EFFECT_ATTEMPTS, QUEUE_NAMES, type ApplyJob, type EffectJob, type TimerJob } from "./queues.js";
+import { EFFECT_ATTEMPTS, QUEUE_NAMES, TIMER_ATTEMPTS, TIMER_RETENTION, timerFired, type ApplyJob, type EffectJob, type TimerJob } from "./queues.js";
 import type { RunStore } from "./run-store.js";
 
 export type ExecutableEffect = Exclude<Effect, { kind: "set-timer" }>;
@@ -65,19 +66,20 @@ export function startWorkers(options: WorkerOptions): Workers {
 
   const timers = new Worker<TimerJob>(
     QUEUE_NAMES.timers,
-    async (job) => {
-      const { effect, issueKey } = job.data;
-      const event: PipelineEvent = {
-        type: "timer.fired",
-        at: new Date().toISOString(),
-        timer: effect.timer,
-        stage: effect.stage,
-        round: effect.round,
-        stageStartedAt: effect.stageStartedAt,
-      };
-      return (await engine.submit(issueKey, event, { source: effect.id, requiresRun: true })).status;
+    async (job, token) => {
+      const { issueKey, event, source } = timerFired(job, new Date().toISOString());
+      try {
+        return (await engine.submitAndApply(issueKey, event, { source, requiresRun: true })).status;
+      } catch (error) {
+        // Timer jobs carry no retry options (see queues.ts): back off here, a bounded number of times.
+        if (job.attemptsStarted >= TIMER_ATTEMPTS || !token) throw error;
+        log.warn({ err: error, issueKey, jobId: job.id, attempt: job.attemptsStarted }, `timer ${job.name} failed, will retry: ${(error as Error).message}`);
+        const backoff = Math.round(1_000 * 2 ** (job.attemptsStarted - 1) * (0.5 + Math.random() / 2));
+        await job.moveToDelayed(Date.now() + backoff, token);
+        throw new DelayedError();
+      }
     },
-    { ...common, concurrency: options.concurrency?.timers ?? 4 },
+    { ...common, ...TIMER_RETENTION, concurrency: options.concurrency?.timers ?? 4 },
   );
 
   for (const worker of [events, effects, timers]) {
@@ -98,7 +100,7 @@ export function startWorkers(options: WorkerOptions): Workers {
 async function runEffect(job: Job<EffectJob>, engine: Engine, execute: ExecuteEffect, baseLog: Logger): Promise<string> {
   const { issueKey, runId } = job.data;
   const effect = job.data.effect as ExecutableEffect;
-  const { run } = await engine.store.load(issueKey);
+  const { run } = await engine.load(issueKey);
   const log = baseLog.child({ runId, issueKey, effect: effect.kind, effectId: effect.id, stage: run?.stage, round: run?.round });
   if (!run || run.id !== runId) {
     log.warn("effect skipped: its run is gone or was replaced by a newer run");
@@ -107,7 +109,8 @@ async function runEffect(job: Job<EffectJob>, engine: Engine, execute: ExecuteEf
   const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? EFFECT_ATTEMPTS);
   try {
     const result = await execute(effect, { run, issueKey, store: engine.store, log, now: () => new Date().toISOString(), lastAttempt });
-    if (result) await engine.submit(issueKey, result, { source: effect.id, requiresRun: false });
+    // The result is applied here, in this job: most transitions are effect results.
+    if (result) await engine.submitAndApply(issueKey, result, { source: effect.id, requiresRun: false, known: run });
     return "done";
   } catch (error) {
     const kind = classifyFailure(error);
@@ -120,12 +123,13 @@ async function runEffect(job: Job<EffectJob>, engine: Engine, execute: ExecuteEf
     const failed: PipelineEvent = {
       type: "effect.failed",
       at: new Date().toISOString(),
-      effectId: effect.id,
+      // Status updates coalesce (engine.ts): a status job renders, and fails for, the run as it is now.
+      effectId: effect.kind === "post-status" ? effectId(run, "post-status") : effect.id,
       kind: effect.kind,
       error: kind === "transient" ? `${what} (gave up after ${job.attemptsMade + 1} attempts)` : what,
       ...((error as { next?: string }).next ? { next: (error as { next: string }).next } : {}),
     };
-    await engine.submit(issueKey, failed, { source: `${effect.id}-failed`, requiresRun: false });
+    await engine.submitAndApply(issueKey, failed, { source: `${effect.id}-failed`, requiresRun: false, known: run });
     throw new UnrecoverableError(`${effect.kind}: ${what}`);
   }
 }

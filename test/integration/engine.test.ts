@@ -1,8 +1,8 @@
 // The engine on a real Redis without workers: ordering, exclusivity and refusals.
 import { afterAll, describe, expect, it } from "vitest";
-import { Engine } from "../../src/queue/engine.js";
+import { Engine, timerJobId } from "../../src/queue/engine.js";
 import { RunStore } from "../../src/queue/run-store.js";
-import { createQueues } from "../../src/queue/queues.js";
+import { createQueues, timerFired } from "../../src/queue/queues.js";
 import { createRedis } from "../../src/queue/redis.js";
 import { pino } from "pino";
 import { at, events, REPO, testEngine } from "../support/engine.js";
@@ -29,9 +29,12 @@ describe("Engine.apply", () => {
     const kinds = jobs.filter((job) => job.data.issueKey === key(1)).map((job) => job.data.effect.kind).sort();
     expect(kinds).toEqual(["dispatch-implement", "load-config", "post-status"]);
     for (const job of jobs) expect(job.id).toBe(job.data.effect.id);
-    // The implement deadline is a timer job (already due here: the events are dated in the past).
-    const timers = (await engine.queues.timers.getJobs(["delayed", "waiting"])).filter((job) => job.data.issueKey === key(1));
-    expect(timers.map((job) => job.data.effect)).toEqual([expect.objectContaining({ kind: "set-timer", timer: "deadline", stage: "implement", fireAt: "2026-11-22T12:00:00.001Z" })]);
+    // The implement deadline is a timer job (already due here: the events are dated in the past),
+    // named by the timer, its id fixed by the set-timer effect's id.
+    const timers = (await engine.queues.timers.getJobs(["delayed", "waiting"])).filter((job) => timerFired(job, at(9)).issueKey === key(1));
+    expect(timers.map((job) => [job.id, timerFired(job, at(9)).event])).toEqual([
+      [timerJobId(`${run.id}_implement_r0_v2_set-timer`), { type: "timer.fired", at: at(9), timer: "deadline", stage: "implement", round: 0, stageStartedAt: run.stageStartedAt }],
+    ]);
   });
 
   it("never loses an update when two workers race on one run's events", async () => {
@@ -114,7 +117,8 @@ describe("Engine.apply", () => {
   it("re-enqueues effects committed but never enqueued (crash between commit and drain)", async () => {
     await startRun(7);
     const base = await engine.store.load(key(7));
-    const effect = { kind: "post-status" as const, id: `${base.run!.id}_implement_r0_v99_post-status` };
+    // (Not a status update: those coalesce with the one startRun queued, see engine-compaction.test.ts.)
+    const effect = { kind: "comment" as const, id: `${base.run!.id}_implement_r0_v99_comment`, body: "committed, then the process died" };
     await engine.store.commit(key(7), base, { run: base.run, cursor: base.cursor, outcomes: [], effects: [effect] });
     expect(await engine.store.outbox(key(7))).toEqual([effect]);
     const swept = await engine.sweep();

@@ -31,7 +31,7 @@ const execute: ExecuteEffect = async (effect, context) => {
   return null;
 };
 
-async function waitFor<T>(probe: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
+async function waitFor<T>(probe: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 40_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const value = await probe().catch(() => null);
@@ -42,7 +42,7 @@ async function waitFor<T>(probe: () => Promise<T | null | undefined | false>, wh
 }
 
 it("continues a run after Redis restarts with its AOF", async () => {
-  const first = await startRedisServer(persistence);
+  const first = await startRedisServer(persistence, "127.0.0.2");
   server = first.process;
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
   const redis = createRedis(first.url);
@@ -66,7 +66,7 @@ it("continues a run after Redis restarts with its AOF", async () => {
     await new Promise((resolve) => setTimeout(resolve, 1_100)); // let everysec fsync what the last second wrote
     server.kill("SIGTERM");
     await new Promise((resolve) => server!.once("exit", resolve));
-    server = spawn("redis-server", ["--port", String(first.port), "--bind", "127.0.0.1", "--save", "", "--maxmemory-policy", "noeviction", ...persistence], { stdio: "ignore" });
+    server = spawn("redis-server", ["--port", String(first.port), "--bind", "127.0.0.2", "--save", "", "--maxmemory-policy", "noeviction", ...persistence], { stdio: "ignore" });
 
     const after = await waitFor(async () => (await engine.store.load(key)).run, "Redis to come back with the run");
     expect(after).toEqual(before);
@@ -85,4 +85,4 @@ it("continues a run after Redis restarts with its AOF", async () => {
     redis.disconnect();
     workerConnection.disconnect();
   }
-}, 60_000);
+}, 120_000);

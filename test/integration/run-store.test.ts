@@ -61,7 +61,7 @@ describe("RunStore", () => {
   it("stores nothing for an event that needs a run when the issue has none", async () => {
     const result = await store.append("7-2", closed, { source: "delivery-b", requiresRun: true });
     expect(result.status).toBe("no-run");
-    expect(await redis.exists(keys.log("7-2"), keys.seen("7-2", "delivery-b"))).toBe(0);
+    expect(await redis.exists(keys.log("7-2"), keys.seen("7-2"))).toBe(0);
   });
 
   it("commits a run with its effects and refuses a commit whose version moved", async () => {
@@ -102,10 +102,13 @@ describe("RunStore", () => {
 
   it("indexes pull requests, branches and active runs; terminal runs leave the active set", async () => {
     const pr = { number: 12, branch: "conveyor/3-add-a-thing", headSha: "abc" };
-    await store.index(run(2, { pr, workflowRunId: 99 }));
+    await store.index(run(2, { pr, workflowRunId: 99, stage: "implement" }));
     expect(await store.issueOfPullRequest(7, 12)).toBe("7-3");
     expect(await store.issueOfWorkflowRun(99)).toBe("7-3");
-    expect(await redis.get(keys.branch(7, pr.branch))).toBe("7-3");
+    // Branches are named after their issue; the run record confirms the branch is its own.
+    await store.commit("7-3", await store.load("7-3"), { run: run(2, { pr }), cursor: "0-1", outcomes: [], effects: [] });
+    expect(await store.issueOfBranch(7, pr.branch)).toBe("7-3");
+    expect(await store.issueOfBranch(7, "conveyor/3-another-branch")).toBeNull();
     expect(await store.activeIssues()).toContain("7-3");
     await store.index(run(3, { pr, state: "cancelled" }));
     expect(await store.activeIssues()).not.toContain("7-3");

@@ -23,14 +23,18 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startRedisServer(extraArgs: string[] = []): Promise<{ url: string; port: number; process: ChildProcess }> {
+/**
+ * `host` may be another loopback address (127.0.0.2): a test that restarts its Redis on the same
+ * port then cannot lose that port to a server another test binds on 127.0.0.1 meanwhile.
+ */
+export async function startRedisServer(extraArgs: string[] = [], host = "127.0.0.1"): Promise<{ url: string; port: number; process: ChildProcess }> {
   const port = await freePort();
   const child = spawn(
     "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction", ...extraArgs],
+    ["--port", String(port), "--bind", host, "--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction", ...extraArgs],
     { stdio: "ignore" },
   );
-  const url = `redis://127.0.0.1:${port}`;
+  const url = `redis://${host}:${port}`;
   for (let attempt = 0; attempt < 100; attempt++) {
     const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     client.on("error", () => {});

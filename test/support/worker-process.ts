@@ -8,8 +8,8 @@
 //
 //   CONVEYOR_TEST_CONCURRENCY  "events,effects,timers" worker concurrency (default: production's)
 //   CONVEYOR_TEST_RETRY_BASE_MS  Octokit's retry base delay (production: 1000 ms)
-//   CONVEYOR_TEST_STALL  "lockDuration,stalledInterval" in ms, to shorten BullMQ's stalled-job
-//     recovery (production: 30000,15000), so a test can wait for recovery in seconds
+//   CONVEYOR_TEST_STALL  "lockDuration,stalledInterval[,maxStalledCount]": BullMQ's stalled-job
+//     recovery (production: 30000,15000,2), shortened so a test waits for recovery in seconds
 //
 // It logs JSON lines (pino) on stdout; the line with msg "worker-process ready" says the worker
 // is up. SIGTERM stops it gracefully (running jobs finish) and exits 0.
@@ -22,16 +22,17 @@ const env = process.env;
 const log = createLogger(env.LOG_LEVEL ?? "info").child({ pid: process.pid, slot: env.CONVEYOR_TEST_SLOT });
 
 const stall = env.CONVEYOR_TEST_STALL?.split(",").map(Number);
-if (stall && stall.length === 2 && stall.every((n) => Number.isFinite(n) && n > 0)) {
+if (stall && stall.length >= 2 && stall.every((n) => Number.isInteger(n) && n >= 0)) {
   // src/queue/workers.ts fixes the stall settings; the constructor calls createLockManager right
   // after merging the options and before the worker runs, so the options can be adjusted there.
-  const [lockDuration, stalledInterval] = stall as [number, number];
+  const [lockDuration, stalledInterval, maxStalledCount] = stall as [number, number, number | undefined];
   const proto = Worker.prototype as unknown as { createLockManager(this: { opts: Record<string, unknown> }): void };
   const original = proto.createLockManager;
   proto.createLockManager = function (this: { opts: Record<string, unknown> }) {
     this.opts.lockDuration = lockDuration;
     this.opts.lockRenewTime = lockDuration / 2;
     this.opts.stalledInterval = stalledInterval;
+    if (maxStalledCount !== undefined) this.opts.maxStalledCount = maxStalledCount;
     original.call(this);
   };
 }
@@ -47,6 +48,13 @@ const Octokit = ProbotOctokit.defaults((options: Record<string, unknown>) => ({
 }));
 
 const conveyor = await startConveyor("worker", { env, log, Octokit, concurrency: { events, effects, timers } });
+// Crash tests read the log afterwards: say which jobs this process found stalled (worker died).
+const workers = conveyor.workers;
+if (workers) {
+  for (const worker of [workers.events, workers.effects, workers.timers] as Worker[]) {
+    worker.on("stalled", (jobId) => log.warn({ queue: worker.name, jobId }, "worker-process: found a stalled job"));
+  }
+}
 log.info("worker-process ready");
 
 let stopping = false;

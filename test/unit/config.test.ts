@@ -18,6 +18,8 @@ const EXPECTED_DEFAULTS = {
   approval: { required: 1, remindEvery: "1d", expireAfter: "7d", from: { users: [], teams: [], codeowners: false }, separationOfDuties: false, expiredLabel: "conveyor:expired" },
   merge: { method: "squash" },
   limits: { maxFixRounds: 3, tokenBudget: 200_000 },
+  schedules: [],
+  cleanup: { enabled: false, runs: ["cancelled"], after: "3d", closePullRequest: true, deleteBranch: true, removeLabel: true },
 };
 
 describe("RepoConfig defaults", () => {
@@ -62,6 +64,8 @@ describe("RepoConfig defaults", () => {
       approval: { required: 0, remindEvery: "12h", expireAfter: "30d", from: { users: ["alice"], teams: ["octo/reviewers"], codeowners: true }, separationOfDuties: true, expiredLabel: "stale" },
       merge: { method: "manual" },
       limits: { maxFixRounds: 0, tokenBudget: 0 },
+      schedules: [{ id: "weekly", cron: "0 9 * * 1", timezone: "Europe/Berlin", jitter: "5m", enabled: true, misfire: { policy: "catch-up", window: "2d" }, overlap: "buffer-one", openIssue: { title: "Weekly {{date}}", body: "{{summary}}", labels: ["chore"] } }],
+      cleanup: { enabled: true, runs: ["cancelled", "expired"], after: "1d", closePullRequest: false, deleteBranch: true, removeLabel: false },
     };
     expect(RepoConfig.parse(full)).toEqual(full);
   });

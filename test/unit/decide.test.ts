@@ -114,6 +114,7 @@ const ev = {
   reviewDismissed: (reviewId: number) => parse({ type: "review.dismissed", reviewId }),
   command: (name: string, args: string[] = [], o: { isBot?: boolean; login?: string; text?: string; at?: string } = {}) =>
     parse({ type: "command.received", login: o.login ?? "carol", isBot: o.isBot ?? false, command: command(name, args, o.text), ...(o.at ? { at: o.at } : {}) }),
+  operator: (command: string, args: string[] = [], at = AT) => parse({ type: "operator.command", at, operator: "ops", command, args }),
   permission: (permission: Permission, subject: unknown, o: { login?: string; at?: string } = {}) =>
     parse({ type: "permission.checked", login: o.login ?? "carol", permission, subject, ...(o.at ? { at: o.at } : {}) }),
   mergeFinished: (outcome: string, detail = "", at = AT) => parse({ type: "merge.finished", at, outcome, detail }),
@@ -130,6 +131,7 @@ const authorized = (name: string, args: string[] = [], permission: Permission = 
 /** One event of every type, for the tables that apply to all of them. */
 const SAMPLES: PipelineEvent[] = [
   ev.labeled(),
+  ev.operator("pause"),
   ev.implCompleted("success"),
   ev.ciReported(),
   ev.unlabeled(),
@@ -733,11 +735,24 @@ const effectRows: Row[] = [
   no("effect.failed of another run", makeRun("review"), ev.effectFailed("42-7-2_review_r0_v1_start-review", "start-review", "x"), "belongs to run 42-7-2"),
 ];
 
+const operatorRows: Row[] = [
+  ok("operator pause holds an active run without a permission check", makeRun("review"), ev.operator("pause"), { stage: "review", state: "paused", effects: ["post-status"], reason: "pause by operator ops: active → paused" }),
+  no("operator pause of a paused run is refused", paused("review"), ev.operator("pause"), "the run is paused, not active"),
+  ok("operator resume replays what was deferred", paused("review", { deferred: [ev.reviewFinished()] }), ev.operator("resume"), { stage: "ci", state: "active", reason: "resume by operator ops" }),
+  no("operator resume of an active run is refused", makeRun("ci"), ev.operator("resume"), "the run is active, not paused"),
+  ok("operator retry revives a parked run", parked("implement"), ev.operator("retry"), { stage: "implement", state: "active", reason: "retry by operator ops" }),
+  ok("operator retry revives a failed run at a named stage", makeRun("review", { state: "failed", reason: { what: "x", next: "y" } }), ev.operator("retry", ["review"]), { stage: "review", state: "active" }),
+  no("operator retry of an active run is refused", makeRun("ci"), ev.operator("retry"), "retry is for parked or failed runs"),
+  no("operator retry at a stage that does not exist", parked("ci"), ev.operator("retry", ["deploy"]), '"deploy" is not a stage'),
+  ok("operator cancel stops the run", makeRun("approval"), ev.operator("cancel"), { state: "cancelled", reason: "cancelled by @ops" }),
+  no("operator cancel of a cancelled run is refused", makeRun("approval", { state: "cancelled" }), ev.operator("cancel"), "run 42-7-1 is cancelled"),
+];
+
 const noRunRows: Row[] = SAMPLES.filter((event) => event.type !== "issue.labeled").map((event) => no(`${event.type} without a run`, null, event, "no run for this issue"));
 
 const terminalRows: Row[] = (["done", "cancelled", "failed"] as const).flatMap((state) =>
   SAMPLES.filter((event) => event.type !== "issue.labeled")
-    .filter((event) => state !== "failed" || !(event.type === "command.received" || (event.type === "permission.checked" && event.subject.kind === "command")))
+    .filter((event) => state !== "failed" || !(event.type === "command.received" || event.type === "operator.command" || (event.type === "permission.checked" && event.subject.kind === "command")))
     .map((event) => no(`${event.type} on a ${state} run`, makeRun("review", { state }), event, `run 42-7-1 is ${state}`)),
 );
 
@@ -780,6 +795,7 @@ const ROWS: Record<string, Row[]> = {
   "issue unlabeled and closed": issueRows,
   timers: timerRows,
   "effect.failed": effectRows,
+  "operator commands": operatorRows,
   "no run": noRunRows,
   "terminal runs": terminalRows,
   "paused runs": pausedRows,
