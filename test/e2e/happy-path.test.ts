@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { fakeGitHub, type FakeGitHub } from "../support/github/fake-github.js";
 import { startTestConveyor, type TestConveyor } from "../support/conveyor.js";
-import { approval, ci, implementer, ISSUE, KEY, labeled, merging, PR, repositoryBasics, reviewing, RUN_ID, type Head } from "../support/scenario.js";
+import { approval, ci, implementer, ISSUE, KEY, labeled, merging, PR, REPO, repositoryBasics, reviewing, RUN_ID, type Head } from "../support/scenario.js";
 
 let app: TestConveyor;
 let gh: FakeGitHub;
@@ -26,6 +26,8 @@ const HEAD: Head = {
 
 it("takes a labelled issue to a merged pull request and a closed issue", async () => {
   repositoryBasics(gh);
+  // The repository has a pull request template: Conveyor's PR follows it.
+  gh.on("GET /repos/{owner}/{repo}/contents/{path}", { ...REPO, path: ".github/pull_request_template.md" }, { status: 200, body: "## What changed\n\n## How it was tested\n" });
   const agent = implementer(gh, [HEAD]);
   reviewing(gh);
   ci(gh, { [HEAD.sha]: [{ name: "test", conclusion: "success" }] });
@@ -54,6 +56,7 @@ it("takes a labelled issue to a merged pull request and a closed issue", async (
   const [openPr] = gh.calls("POST /repos/{owner}/{repo}/pulls");
   expect(openPr!.body).toMatchObject({ head: "conveyor/1-spelling-error-in-the-readme-file", base: "main", title: "Spelling error in the README file" });
   expect((openPr!.body as { body: string }).body).toContain(`Closes #${ISSUE}`);
+  expect((openPr!.body as { body: string }).body).toMatch(/^## What changed\n\n## How it was tested\n\n---\n/);
   expect(gh.calls("POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews")).toHaveLength(1);
   expect(gh.calls("POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews")[0]!.body).toMatchObject({ commit_id: HEAD.sha, event: "COMMENT" });
   const checkNames = gh.calls("POST /repos/{owner}/{repo}/check-runs").map((call) => (call.body as { name: string }).name).sort();
@@ -64,7 +67,11 @@ it("takes a labelled issue to a merged pull request and a closed issue", async (
   expect(close!.body).toMatchObject({ state: "closed", state_reason: "completed" });
   const comments = gh.calls("POST /repos/{owner}/{repo}/issues/{issue_number}/comments").map((call) => (call.body as { body: string }).body);
   expect(comments.filter((body) => body.includes(`<!-- conveyor:run=${RUN_ID} -->`))).toHaveLength(1); // one sticky status comment
-  expect(comments.some((body) => body.includes(`<!-- conveyor:summary=${RUN_ID} -->`))).toBe(true);
+  const summary = comments.find((body) => body.includes(`<!-- conveyor:summary=${RUN_ID} -->`));
+  expect(summary).toMatch(/\| 0 \| initial: first implementation \|/);
+  for (const angle of ["architecture", "security", "quality", "techstack"]) expect(summary).toMatch(new RegExp(`\\| ${angle} \\| ok \\| 0 \\|`));
+  expect(summary).toMatch(/- approvals: @maintainer/);
+  expect(summary).toMatch(/- fix rounds: 0/);
   expect(agent.dispatches).toBe(1);
 
   // The run's event log tells the same story.

@@ -1,4 +1,5 @@
 import type { PipelineEvent } from "../../pipeline/events.js";
+import type { Run } from "../../pipeline/run.js";
 import type { ExecutableEffect, ExecuteEffect } from "../../queue/workers.js";
 import { renderStatusComment, runMarker } from "../status-comment.js";
 import { upsertMarkedComment } from "./comments.js";
@@ -76,19 +77,29 @@ const handlers: Handlers = {
   "close-issue": async (_effect, context) => {
     const { run, octokit } = context;
     const marker = `<!-- conveyor:summary=${run.id} -->`;
-    const summary = [
-      marker,
-      `Conveyor run \`${run.id}\` finished${run.pr ? ` with #${run.pr.number}` : ""}.`,
-      "",
-      `- rounds: ${run.round + 1}`,
-      `- tokens: ${run.tokens}`,
-      `- started ${run.createdAt}, finished ${context.now()}`,
-    ].join("\n");
-    await upsertMarkedComment(context, { ledgerField: `summary-comment:${run.id}`, marker, body: summary, edit: false });
+    await upsertMarkedComment(context, { ledgerField: `summary-comment:${run.id}`, marker, body: closingSummary(run, marker, context.now()), edit: false });
     await octokit.rest.issues.update({ ...repoParams(run), issue_number: run.issue.number, state: "closed", state_reason: "completed" });
     return { type: "close.finished", at: context.now() };
   },
 };
+
+function minutes(from: string, to: string): string {
+  const total = Math.max(0, Math.round((Date.parse(to) - Date.parse(from)) / 60_000));
+  return total >= 120 ? `${Math.floor(total / 60)} h ${total % 60} min` : `${total} min`;
+}
+
+/** The closing comment: what the run did, round by round, what the reviews found, what it cost. */
+export function closingSummary(run: Run, marker: string, now: string): string {
+  const lines = [marker, `Conveyor run \`${run.id}\` finished${run.pr ? ` with #${run.pr.number}` : ""} in ${minutes(run.createdAt, now)}.`, "", "| Round | Why | Started |", "| --- | --- | --- |"];
+  for (const round of run.rounds) lines.push(`| ${round.round} | ${round.reason}: ${round.summary.replace(/\r?\n+/g, " ").replace(/\|/g, "\\|")} | ${round.startedAt} |`);
+  if (run.reviews.length) {
+    lines.push("", "| Review | Result | Blocking | Findings |", "| --- | --- | --- | --- |");
+    for (const review of run.reviews) lines.push(`| ${review.angle} | ${review.status} | ${review.blocking} | ${review.total} |`);
+  }
+  lines.push("", `- fix rounds: ${run.round}`, `- approvals: ${run.approvals.map((approval) => `@${approval.login}`).join(", ") || "none needed"}`, `- LLM tokens: ${run.tokens.toLocaleString("en-US")}`);
+  lines.push(`- stages: ${["intake", "implement", "review", "ci", "approval", "merge", "close"].join(" → ")}; started ${run.createdAt}, finished ${now}`);
+  return lines.join("\n");
+}
 
 /** Builds the effect executor the effect worker calls, over installation-authenticated Octokits. */
 export function createEffectExecutor(deps: { getOctokit: GetOctokit; reviews: ReviewStarter }): ExecuteEffect {
