@@ -189,7 +189,7 @@ describe("fix rounds started by reviews and people", () => {
     expect(update.body).toContain(`This round addresses changes-requested feedback: ${REQUEST}`);
     expect(reviewsPosted(gh).map((review) => review.commit_id)).toEqual([H1.sha, H2.sha]);
     expect(gh.calls("PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge").map((call) => call.body)).toEqual([expect.objectContaining({ sha: H2.sha })]);
-    expect(oneOffComments(gh).some((body) => body.includes(`<!-- conveyor:summary=${RUN_ID} -->`) && body.includes("rounds: 2"))).toBe(true);
+    expect(oneOffComments(gh).some((body) => body.includes(`<!-- conveyor:summary=${RUN_ID} -->`) && body.includes("- fix rounds: 1") && body.includes("| 1 | changes-requested:"))).toBe(true);
 
     const history = await app.conveyor.engine.store.history(KEY);
     const checked = outcomes(history).filter((outcome) => outcome.type === "permission.checked").map((outcome) => outcome.reason);
