@@ -26,6 +26,20 @@ export const Env = z.object({
   REVIEW_PER_MINUTE: z.coerce.number().int().min(0).default(0),
   /** Bearer token for the web dashboard (/dashboard); unset, the dashboard is off (404). */
   DASHBOARD_TOKEN: z.string().min(16, "at least 16 characters (e.g. `openssl rand -hex 32`)").optional(),
+  /** The GitHub App's OAuth client (Probot's setup writes both): with them, /dashboard/login signs in with GitHub. */
+  GITHUB_CLIENT_ID: z.string().min(1).optional(),
+  GITHUB_CLIENT_SECRET: z.string().min(1).optional(),
+  /** GitHub logins admitted to the dashboard after GitHub sign-in, comma-separated; empty: nobody. */
+  DASHBOARD_USERS: z
+    .string()
+    .regex(/^\s*[\w-]+(\s*,\s*[\w-]+)*\s*$/, "GitHub logins separated by commas, e.g. `octocat,hubot`")
+    .transform((list) => list.split(",").map((login) => login.trim().toLowerCase()))
+    .default([]),
+  /** The dashboard's public origin (e.g. https://conveyor.example.com) for the OAuth callback behind a proxy. */
+  DASHBOARD_URL: z.url({ protocol: /^https?$/ }).optional(),
+}).refine((env) => Boolean(env.GITHUB_CLIENT_ID) === Boolean(env.GITHUB_CLIENT_SECRET), {
+  message: "set both GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET (the app's settings page, \"Client ID\" and \"Generate a new client secret\"), or neither",
+  path: ["GITHUB_CLIENT_SECRET"],
 });
 export type Env = z.infer<typeof Env>;
 

@@ -1,5 +1,7 @@
-// The web dashboard over HTTP: auth, runs list, run page, actions with refusals, live updates (SSE).
+// The web dashboard over HTTP: auth, runs list, run page, actions with refusals, live updates (SSE),
+// and BullMQ's queue board behind the same auth.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BOARD_QUEUES } from "../../src/app/dashboard/queue-board.js";
 import { startTestConveyor, type TestConveyor } from "../support/conveyor.js";
 import { events } from "../support/engine.js";
 
@@ -111,5 +113,72 @@ describe("dashboard", () => {
     const crossSite = await fetch(`${app.url}/dashboard/runs/501-21-1/actions/cancel`, { method: "POST", headers: { ...auth, origin: "https://evil.example" } });
     expect(crossSite.status).toBe(403);
     expect((await app.conveyor.engine.store.load(KEY)).run?.state).toBe("paused");
+  });
+});
+
+/** Queue names as they would appear in a leaked page or JSON body. */
+const QUEUE_NAMES = BOARD_QUEUES.map((queue) => queue.name);
+
+describe("queue board", () => {
+  it("answers 401 without credentials, with a wrong token or a forged cookie, naming no queue", async () => {
+    const forged = `conveyor_dashboard=${Buffer.from(JSON.stringify({ kind: "token", exp: 4e9 })).toString("base64url")}.AAAA`;
+    for (const headers of [{}, { authorization: "Bearer wrong-token-0123456789" }, { cookie: forged }] as Record<string, string>[]) {
+      for (const path of ["/dashboard/queues", "/dashboard/queues/", "/dashboard/queues/api/queues", "/dashboard/queues/queue/events", "/dashboard/queues/static/images/logo.svg"]) {
+        const response = await fetch(`${app.url}${path}`, { headers });
+        expect(response.status, `${path} ${JSON.stringify(headers)}`).toBe(401);
+        const body = await response.text();
+        for (const name of QUEUE_NAMES) expect(body, `${path} leaks ${name}`).not.toMatch(new RegExp(`\\b${name}\\b`));
+      }
+    }
+    expect((await fetch(`${off.url}/dashboard/queues/api/queues`, { headers: auth })).status).toBe(404);
+  });
+
+  it("serves bull-board's page and its assets from node_modules, and lists every Conveyor queue", async () => {
+    const page = await fetch(`${app.url}/dashboard/queues`, { headers: auth });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('<base href="/dashboard/queues/" />');
+    expect(html).toContain("<title>Conveyor queues</title>");
+    const scripts = [...html.matchAll(/<script defer src="([^"]+)"/g)].map((match) => match[1]!);
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const src of scripts) {
+      const asset = await fetch(new URL(src, `${app.url}/dashboard/queues/`), { headers: auth });
+      expect(asset.status, src).toBe(200);
+      expect(asset.headers.get("content-type")).toMatch(/javascript/);
+    }
+    const api = await fetch(`${app.url}/dashboard/queues/api/queues`, { headers: auth });
+    expect(api.status).toBe(200);
+    const { queues } = (await api.json()) as { queues: Array<{ name: string; readOnlyMode: boolean }> };
+    expect(queues.map((queue) => queue.name).sort()).toEqual([...QUEUE_NAMES].sort());
+    expect(queues.every((queue) => queue.readOnlyMode)).toBe(true);
+    expect((await fetch(`${app.url}/dashboard/queues/no/such/page`, { headers: auth })).status).toBe(404);
+  });
+
+  it("is read-only: pausing a queue from the board is refused and the queue keeps running", async () => {
+    const pause = await fetch(`${app.url}/dashboard/queues/api/queues/effects/pause`, { method: "PUT", headers: auth });
+    expect(pause.status).toBe(405);
+    expect(await app.conveyor.engine.queues.effects.isPaused()).toBe(false);
+    const crossSite = await fetch(`${app.url}/dashboard/queues/api/queues/effects/pause`, { method: "PUT", headers: { ...auth, origin: "https://evil.example" } });
+    expect(crossSite.status).toBe(403);
+  });
+
+  it("accepts the session cookie from a token login, not once it is tampered with, and signs out", async () => {
+    const login = await fetch(`${app.url}/dashboard/login?token=${TOKEN}`, { redirect: "manual" });
+    const setCookie = login.headers.get("set-cookie")!;
+    expect(setCookie).toMatch(/HttpOnly/);
+    expect(setCookie).toMatch(/SameSite=Lax/);
+    expect(setCookie).not.toMatch(/Secure/);
+    expect(setCookie).not.toContain(TOKEN);
+    const cookie = setCookie.split(";")[0]!;
+    expect((await fetch(`${app.url}/dashboard/queues/api/queues`, { headers: { cookie } })).status).toBe(200);
+    // A longer session with the old signature: refused.
+    const [name, value] = cookie.split("=") as [string, string];
+    const [payload, signature] = decodeURIComponent(value).split(".") as [string, string];
+    const extended = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload, "base64url").toString()), exp: 4e9 })).toString("base64url");
+    expect((await fetch(`${app.url}/dashboard/queues/api/queues`, { headers: { cookie: `${name}=${extended}.${signature}` } })).status).toBe(401);
+    const behindTls = await fetch(`${app.url}/dashboard/login?token=${TOKEN}`, { redirect: "manual", headers: { "x-forwarded-proto": "https" } });
+    expect(behindTls.headers.get("set-cookie")).toMatch(/; Secure/);
+    const logout = await fetch(`${app.url}/dashboard/logout`, { headers: { cookie } });
+    expect(logout.headers.get("set-cookie")).toMatch(/^conveyor_dashboard=; Path=\/dashboard; Max-Age=0/);
   });
 });
