@@ -19,6 +19,8 @@ import { createScheduleQueue } from "./queue/schedulers.js";
 import { ScheduleIngress } from "./app/schedules/ingress.js";
 import { startScheduling, type Scheduling } from "./app/schedules/index.js";
 import { readScheduleSettings } from "./app/schedules/settings.js";
+import { authOptionsFrom } from "./app/dashboard/auth.js";
+import { createQueueBoard, type QueueBoard } from "./app/dashboard/queue-board.js";
 
 export type Role = "start" | "web" | "worker";
 
@@ -79,6 +81,7 @@ export async function startConveyor(role: Role, options: StartOptions = {}): Pro
   let workers: Workers | null = null;
   let reviewWorkers: ReturnType<typeof startReviewWorkers> | null = null;
   let reviewFlow: ReviewFlow | null = null;
+  let queueBoard: QueueBoard | null = null;
 
   if (role !== "worker") {
     if (!settings.hasCredentials) {
@@ -95,7 +98,9 @@ export async function startConveyor(role: Role, options: StartOptions = {}): Pro
         webhookProxy: settings.WEBHOOK_PROXY_URL,
         log,
       });
-      await server.load(conveyorApp({ ingress: new Ingress(engine, log), redis, queues, metrics, dashboard: { engine, token: settings.DASHBOARD_TOKEN }, schedules: new ScheduleIngress(scheduleQueue, async (repoId) => (await store.repoSettings(repoId)).commandPrefix ?? "/conveyor", log) }));
+      const dashboardAuth = authOptionsFrom(settings);
+      if (dashboardAuth.token || dashboardAuth.github) queueBoard = createQueueBoard({ connection: redis, prefix: queuePrefix });
+      await server.load(conveyorApp({ ingress: new Ingress(engine, log), redis, queues, metrics, dashboard: { engine, ...dashboardAuth, queueBoard, log }, schedules: new ScheduleIngress(scheduleQueue, async (repoId) => (await store.repoSettings(repoId)).commandPrefix ?? "/conveyor", log) }));
       await server.start();
     }
   }
@@ -154,6 +159,7 @@ export async function startConveyor(role: Role, options: StartOptions = {}): Pro
         await Promise.race([closing, timeout]);
       }
       await reviewFlow?.close();
+      await queueBoard?.close();
       await engine.flushAcks();
       await queues.close();
       await scheduleQueue.close();
