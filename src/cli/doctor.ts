@@ -1,27 +1,24 @@
 import { createPrivateKey } from "node:crypto";
 import { parseArgs } from "node:util";
-import { pino } from "pino";
-import { Probot, ProbotOctokit } from "probot";
 import { readSettings, type Settings } from "../env.js";
 import { connectRedis, redactUrl } from "../queue/redis.js";
+import { passes, type Check } from "./doctor-check.js";
+import { checkGitHub } from "./doctor-github.js";
 import type { CliIO } from "./runs.js";
+
+export type { Check } from "./doctor-check.js";
 
 export const DOCTOR_USAGE = `Usage: conveyor doctor [--json]
 
   Checks what Conveyor needs and says what to fix: the environment, Redis (reachable, no
   eviction, persistence), the GitHub App's credentials and webhook secret, and, when the
-  credentials are there, the app and its installations on GitHub.
+  credentials are there, the app and its installations on GitHub, and in every repository an
+  installation may access: .github/conveyor.yml (each invalid field and what to do about it)
+  and the implementer workflow it names (present, enabled, with workflow_dispatch and its inputs).
 
-Exit codes: 0 every check passed, 1 something needs fixing, 2 usage.`;
+  --json   one JSON object: { ok, checks: [{ name, ok, detail, warning?, repo?, problems? }] }
 
-export interface Check {
-  name: string;
-  ok: boolean;
-  /** What was found, or what to fix. */
-  detail: string;
-  /** A warning: worth fixing, but Conveyor runs. */
-  warning?: boolean;
-}
+Exit codes: 0 every check passed (warnings allowed), 1 something needs fixing, 2 usage.`;
 
 export async function doctorCommand(argv: string[], io: CliIO): Promise<number> {
   let json = false;
@@ -37,9 +34,18 @@ export async function doctorCommand(argv: string[], io: CliIO): Promise<number> 
     return 2;
   }
   const checks = await diagnose(io.env);
-  if (json) io.out(JSON.stringify({ ok: checks.every((check) => check.ok || check.warning), checks }));
-  else for (const check of checks) io.out(`${check.warning ? "!" : check.ok ? "✓" : "✗"} ${check.name}: ${check.detail}`);
-  return checks.every((check) => check.ok || check.warning) ? 0 : 1;
+  const ok = checks.every(passes);
+  if (json) io.out(JSON.stringify({ ok, checks }));
+  else for (const check of checks) io.out(renderCheck(check));
+  return ok ? 0 : 1;
+}
+
+/** A check for people: a mark, its name and detail; continuation lines and problems indented under it. */
+export function renderCheck(check: Check): string {
+  const indent = (text: string, by: string) => text.replace(/\n(?=.)/g, `\n${by}`);
+  const lines = [`${check.warning ? "!" : check.ok ? "✓" : "✗"} ${check.name}: ${indent(check.detail, "    ")}`];
+  for (const problem of check.problems ?? []) lines.push(`    ${problem.message}`, `      → ${problem.fix}`);
+  return lines.join("\n");
 }
 
 export async function diagnose(env: NodeJS.ProcessEnv): Promise<Check[]> {
@@ -104,25 +110,4 @@ function checkCredentials(settings: Settings): Check {
     return { name: "app credentials", ok: false, detail: `PRIVATE_KEY is not a usable private key (${(error as Error).message}): paste the whole .pem, or use PRIVATE_KEY_PATH` };
   }
   return { name: "app credentials", ok: true, detail: `App ID ${settings.APP_ID}, private key readable` };
-}
-
-async function checkGitHub(settings: Settings): Promise<Check[]> {
-  const Octokit = ProbotOctokit.defaults((options: Record<string, unknown>) => ({ ...options, retry: { enabled: false }, throttle: { enabled: false } }));
-  const probot = new Probot({ appId: settings.APP_ID, privateKey: settings.privateKey!, baseUrl: settings.baseUrl, log: pino({ level: "silent" }), Octokit });
-  try {
-    const octokit = await probot.auth();
-    const { data: app } = await octokit.request("GET /app");
-    const checks: Check[] = [{ name: "github app", ok: true, detail: `${app?.name ?? "?"} (${app?.slug ?? "?"}) on ${settings.baseUrl}` }];
-    const installations = (await octokit.paginate("GET /app/installations", { per_page: 100 })) as { id: number; account: { login?: string } | null }[];
-    checks.push(
-      installations.length
-        ? { name: "installations", ok: true, detail: installations.map((installation) => `${installation.account?.login ?? "?"} (${installation.id})`).join(", ") }
-        : { name: "installations", ok: false, detail: `the app is not installed anywhere: install it on a repository from its page (https://github.com/apps/${app?.slug ?? "<slug>"})` },
-    );
-    return checks;
-  } catch (error) {
-    const status = (error as { status?: number }).status;
-    const hint = status === 401 ? ": APP_ID and PRIVATE_KEY do not belong together, or the key was revoked" : status === 404 ? ": no such app (check APP_ID and GHE_HOST)" : "";
-    return [{ name: "github app", ok: false, detail: `GET /app failed (${(error as Error).message})${hint}` }];
-  }
 }

@@ -26,3 +26,6 @@ export function parseImplementRunName(name: string): { runId: string; round: num
   const match = /^conveyor (\d+-\d+-\d+) round (\d+)$/.exec(name.trim());
   return match ? { runId: match[1]!, round: Number(match[2]) } : null;
 }
+
+/** The inputs Conveyor dispatches the implementer workflow with; its `workflow_dispatch` must declare each. */
+export const IMPLEMENT_INPUTS = ["run_id", "round", "issue", "branch", "feedback"] as const;

@@ -15,6 +15,10 @@
 // parameters and body validated; an invalid one is answered 422 and listed by `problems()`.
 // Unknown routes are answered 404 and counted as "unexpected".
 //
+// It also answers as the app itself (GET /app, its installations, an installation's repositories,
+// paginated) and serves the repositories' files (`files`: configs and workflows), for
+// `conveyor doctor`.
+//
 // Faults: latency (split around the moment the request takes effect, so a client killed while
 // waiting for the answer has had its effect applied — a lost response) and 502s that change
 // nothing, both drawn from a seeded PRNG.
@@ -35,6 +39,10 @@ export type RequestKind =
   | "get-permission"
   | "create-reaction"
   | "update-issue"
+  | "get-app"
+  | "list-installations"
+  | "list-installation-repos"
+  | "get-workflow"
   | "unexpected";
 
 const ROUTES: Record<string, Exclude<RequestKind, "unexpected">> = {
@@ -50,6 +58,10 @@ const ROUTES: Record<string, Exclude<RequestKind, "unexpected">> = {
   "GET /repos/{owner}/{repo}/collaborators/{username}/permission": "get-permission",
   "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions": "create-reaction",
   "PATCH /repos/{owner}/{repo}/issues/{issue_number}": "update-issue",
+  "GET /app": "get-app",
+  "GET /app/installations": "list-installations",
+  "GET /installation/repositories": "list-installation-repos",
+  "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}": "get-workflow",
 };
 
 export interface RecordedGitHubRequest {
@@ -114,10 +126,28 @@ export interface FaultOptions {
   errorKinds?: RequestKind[];
 }
 
+export interface FakeRepo {
+  id: number;
+  owner: string;
+  name: string;
+  defaultBranch?: string;
+  /**
+   * The repository's files by path (served by the contents API, raw or base64). When given, its
+   * workflows are the `.github/workflows/*` files here; otherwise `workflows` says which exist.
+   */
+  files?: Record<string, string>;
+}
+
 export interface FakeGitHubServerOptions extends FaultOptions {
-  repos?: { id: number; owner: string; name: string; defaultBranch?: string }[];
+  repos?: FakeRepo[];
   /** Workflow files that exist (dispatching another one gets 404). */
   workflows?: string[];
+  /** What `GET /app` answers (default: id 12345, slug conveyor-test). */
+  app?: { id: number; slug: string; name: string };
+  /** The app's installations and the repositories ("owner/name") each may access (default: one, id 1, on every repo). */
+  installations?: { id: number; account: string; repos: string[] }[];
+  /** Page size cap of list endpoints (GitHub's is 100); lower it to make clients paginate. */
+  maxPerPage?: number;
   /** A user's permission on the repositories (default "write"). */
   permissionOf?: (login: string) => "admin" | "maintain" | "write" | "triage" | "read" | "none";
   /** The login comments created with an installation token are attributed to. */
@@ -185,13 +215,17 @@ const notFound = (): Answer => ({ status: 404, body: { message: "Not Found", doc
 export async function startFakeGitHubServer(options: FakeGitHubServerOptions = {}): Promise<FakeGitHubServer> {
   const repos = options.repos ?? [{ id: 4242, owner: "acme", name: "widgets" }];
   const workflows = new Set(options.workflows ?? ["conveyor-implement.yml"]);
+  const app = options.app ?? { id: 12345, slug: "conveyor-test", name: "Conveyor Test" };
+  const installations = options.installations ?? [{ id: 1, account: repos[0]?.owner ?? "acme", repos: repos.map((r) => `${r.owner}/${r.name}`) }];
+  const maxPerPage = options.maxPerPage ?? 100;
   const permissionOf = options.permissionOf ?? (() => "write" as const);
   const appLogin = options.appLogin ?? "conveyor[bot]";
 
   let faults: FaultOptions = options;
   let random = seededRandom(options.seed ?? 1);
   const records: RecordedGitHubRequest[] = [];
-  const tokens = new Set<string>();
+  /** Installation tokens and the installation each was minted for. */
+  const tokens = new Map<string, number>();
   const comments = new Map<number, StoredComment>();
   const reactions = new Map<string, { id: number; commentId: number; content: string; login: string }>();
   const dispatches: StoredDispatch[] = [];
@@ -202,6 +236,30 @@ export async function startFakeGitHubServer(options: FakeGitHubServerOptions = {
   const now = () => new Date().toISOString();
   const repoOf = (owner: string, name: string) => repos.find((r) => r.owner.toLowerCase() === owner.toLowerCase() && r.name.toLowerCase() === name.toLowerCase());
   const issueKey = (owner: string, name: string, issue: number) => `${owner}/${name}#${issue}`.toLowerCase();
+  const workflowExists = (repo: FakeRepo, id: string) => (repo.files ? `.github/workflows/${id}` in repo.files : workflows.has(id));
+
+  /** One page of a list as GitHub serves it: `per_page` (capped), `page`, and a Link header to the next and last pages. */
+  function paginate<T>(all: T[], query: Record<string, string>, path: string): { items: T[]; headers: Record<string, string> } {
+    const perPage = Math.min(maxPerPage, Math.max(1, Number(query.per_page ?? 30)));
+    const page = Math.max(1, Number(query.page ?? 1));
+    const last = Math.max(1, Math.ceil(all.length / perPage));
+    const headers: Record<string, string> = {};
+    if (page < last) {
+      const link = (p: number) => `<http://${server.host}/api/v3${path}?per_page=${perPage}&page=${p}>`;
+      headers.link = `${link(page + 1)}; rel="next", ${link(last)}; rel="last"`;
+    }
+    return { items: all.slice((page - 1) * perPage, page * perPage), headers };
+  }
+
+  const repoJson = (repo: FakeRepo) => ({
+    id: repo.id,
+    node_id: `R_${repo.id}`,
+    name: repo.name,
+    full_name: `${repo.owner}/${repo.name}`,
+    owner: { login: repo.owner, id: 1, type: "Organization" },
+    private: false,
+    default_branch: repo.defaultBranch ?? "main",
+  });
 
   function addComment(owner: string, repo: string, issue: number, body: string, user: StoredComment["user"]): StoredComment {
     const at = now();
@@ -235,12 +293,21 @@ export async function startFakeGitHubServer(options: FakeGitHubServerOptions = {
   }
 
   /** Applies a request to the state and says what GitHub would answer. */
-  function handle(kind: RequestKind, params: Record<string, string>, query: Record<string, string>, body: unknown, authorization: string): Answer {
+  function handle(kind: RequestKind, params: Record<string, string>, query: Record<string, string>, body: unknown, headers: { authorization: string; accept: string }): Answer {
+    const { authorization } = headers;
     if (kind === "unexpected") return notFound();
+    const asApp = /^bearer /i.test(authorization);
+    if (kind === "get-app" || kind === "list-installations" || kind === "access-token") {
+      if (!asApp) return { status: 401, body: { message: "A JSON web token could not be decoded" } };
+    }
+    if (kind === "get-app") return { status: 200, body: { ...app, node_id: `A_${app.id}`, owner: { login: installations[0]?.account ?? "acme", id: 1 }, events: ["issues"], permissions: { issues: "write" } } };
+    if (kind === "list-installations") {
+      const { items, headers: link } = paginate(installations, query, "/app/installations");
+      return { status: 200, body: items.map((i) => ({ id: i.id, account: { login: i.account, id: 1, type: "Organization" }, app_id: app.id, app_slug: app.slug, target_type: "Organization" })), headers: link };
+    }
     if (kind === "access-token") {
-      if (!/^bearer /i.test(authorization)) return { status: 401, body: { message: "A JSON web token could not be decoded" } };
       const token = `ghs_fake${nextId++}`;
-      tokens.add(token);
+      tokens.set(token, Number(params.installation_id));
       return {
         status: 201,
         body: { token, expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: { issues: "write", actions: "write", contents: "read" }, repository_selection: "all" },
@@ -248,17 +315,31 @@ export async function startFakeGitHubServer(options: FakeGitHubServerOptions = {
     }
     const token = /^token (.+)$/i.exec(authorization)?.[1];
     if (!token || !tokens.has(token)) return { status: 401, body: { message: "Bad credentials" } };
+    if (kind === "list-installation-repos") {
+      const installation = installations.find((i) => i.id === tokens.get(token));
+      const visible = repos.filter((r) => !installation || installation.repos.some((full) => full.toLowerCase() === `${r.owner}/${r.name}`.toLowerCase()));
+      const { items, headers: link } = paginate(visible, query, "/installation/repositories");
+      return { status: 200, body: { total_count: visible.length, repository_selection: "selected", repositories: items.map(repoJson) }, headers: link };
+    }
     const repo = repoOf(params.owner ?? "", params.repo ?? "");
     if (!repo) return notFound();
     const { owner, name } = repo;
     switch (kind) {
-      case "get-content":
-        return notFound();
+      case "get-content": {
+        const content = repo.files?.[params.path ?? ""];
+        if (content === undefined) return notFound();
+        // Probot's config plugin asks for the raw media type and tells files from directories by the content type.
+        if (headers.accept.includes("raw")) return { status: 200, body: content, headers: { "content-type": "application/vnd.github.raw; charset=utf-8" } };
+        return { status: 200, body: { type: "file", encoding: "base64", path: params.path, name: params.path!.split("/").pop(), size: Buffer.byteLength(content), content: Buffer.from(content).toString("base64") } };
+      }
+      case "get-workflow": {
+        const id = params.workflow_id ?? "";
+        if (!workflowExists(repo, id)) return notFound();
+        const path = `.github/workflows/${id}`;
+        return { status: 200, body: { id: 161335, node_id: "W_161335", name: id, path, state: "active", created_at: now(), updated_at: now(), url: "", html_url: `http://github.invalid/${owner}/${name}/blob/main/${path}`, badge_url: "" } };
+      }
       case "get-repo":
-        return {
-          status: 200,
-          body: { id: repo.id, node_id: `R_${repo.id}`, name, full_name: `${owner}/${name}`, owner: { login: owner, id: 1, type: "Organization" }, private: false, default_branch: repo.defaultBranch ?? "main" },
-        };
+        return { status: 200, body: repoJson(repo) };
       case "get-branch": {
         const sha = branches.get(`${owner}/${name}:${params.branch}`.toLowerCase());
         if (!sha) return { status: 404, body: { message: "Branch not found", documentation_url: "https://docs.github.com/rest" } };
@@ -267,15 +348,8 @@ export async function startFakeGitHubServer(options: FakeGitHubServerOptions = {
       case "list-comments": {
         const issue = Number(params.issue_number);
         const all = [...comments.values()].filter((c) => c.issue === issue && c.owner === owner && c.repo === name).sort((a, b) => a.id - b.id);
-        const perPage = Math.min(100, Math.max(1, Number(query.per_page ?? 30)));
-        const page = Math.max(1, Number(query.page ?? 1));
-        const last = Math.max(1, Math.ceil(all.length / perPage));
-        const headers: Record<string, string> = {};
-        if (page < last) {
-          const link = (p: number) => `<http://${server.host}/api/v3/repos/${owner}/${name}/issues/${issue}/comments?per_page=${perPage}&page=${p}>`;
-          headers.link = `${link(page + 1)}; rel="next", ${link(last)}; rel="last"`;
-        }
-        return { status: 200, body: all.slice((page - 1) * perPage, page * perPage).map(commentJson), headers };
+        const { items, headers: link } = paginate(all, query, `/repos/${owner}/${name}/issues/${issue}/comments`);
+        return { status: 200, body: items.map(commentJson), headers: link };
       }
       case "create-comment": {
         const comment = addComment(owner, name, Number(params.issue_number), String((body as { body: unknown }).body), { login: appLogin, type: "Bot" });
@@ -299,7 +373,7 @@ export async function startFakeGitHubServer(options: FakeGitHubServerOptions = {
         return { status: existing ? 200 : 201, body: { id: reaction.id, node_id: `REA_${reaction.id}`, content, user: { login: appLogin, id: 2, type: "Bot" }, created_at: now() } };
       }
       case "dispatch": {
-        if (!workflows.has(params.workflow_id ?? "")) return notFound();
+        if (!workflowExists(repo, params.workflow_id ?? "")) return notFound();
         const request = body as { ref: string; inputs?: Record<string, string>; return_run_details?: boolean };
         const workflowRunId = nextWorkflowRunId++;
         const issue = Number(request.inputs?.issue);
@@ -409,14 +483,15 @@ export async function startFakeGitHubServer(options: FakeGitHubServerOptions = {
     } else if (record.invalid.length > 0) {
       answer = { status: 422, body: { message: "Validation Failed", errors: record.invalid } };
     } else {
-      answer = handle(kind, params, query, body, String(req.headers.authorization ?? ""));
+      answer = handle(kind, params, query, body, { authorization: String(req.headers.authorization ?? ""), accept: String(req.headers.accept ?? "") });
     }
     if (!fault) record.tookEffectAt = Date.now();
     // The request has taken effect (or not); a client killed from here on never learns the answer.
     await sleep(latency - latency / 2);
     record.status = answer.status;
     record.clientGone = req.socket.destroyed || res.destroyed;
-    const payload = answer.status === 204 || answer.body === undefined ? "" : JSON.stringify(answer.body);
+    const raw = typeof answer.body === "string" && answer.headers?.["content-type"]?.includes("raw");
+    const payload = answer.status === 204 || answer.body === undefined ? "" : raw ? (answer.body as string) : JSON.stringify(answer.body);
     res.writeHead(answer.status, {
       ...(payload ? { "content-type": "application/json; charset=utf-8" } : {}),
       "x-github-request-id": `FAKE:${record.seq}`,
