@@ -18,7 +18,9 @@ const OUTPUT = join(process.cwd(), "test-output");
 const TOKEN = "browser-token-0123456789";
 
 // Without chromium the test skips locally, saying why in its name; in CI it fails instead.
-const title = MISSING && !IN_CI ? `dashboard in chromium (SKIPPED: no ${CHROMIUM}; apt-get install -y chromium)` : "dashboard in chromium";
+const SKIP_REASON = `no ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium) to run the browser test`;
+if (MISSING && !IN_CI) console.warn(`dashboard-browser.test.ts skipped: ${SKIP_REASON}`);
+const title = MISSING && !IN_CI ? `dashboard in chromium (SKIPPED: ${SKIP_REASON})` : "dashboard in chromium";
 
 describe.skipIf(MISSING && !IN_CI)(title, () => {
   let app: TestConveyor;
