@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { runLogger } from "../../logger.js";
 import { planCleanup, type CleanupStep } from "../../schedules/cleanup.js";
 import type { Run } from "../../pipeline/run.js";
 import type { RunStore } from "../../queue/run-store.js";
@@ -48,7 +49,7 @@ export async function cleanupRuns(store: RunStore, cursorKey: string, getOctokit
     for (const step of plan.steps) done.push(await runStep(octokit, run, step, store, key));
     await store.ledgerSet(key, mark, new Date(now).toISOString());
     result.cleaned.push({ runId: run.id, reason: plan.reason, steps: done });
-    log.info({ runId: run.id, steps: done }, `clean-up of ${plan.reason} run ${run.id}: ${done.join("; ")}`);
+    runLogger(log, run).info({ steps: done }, `clean-up of ${plan.reason} run ${run.id}: ${done.join("; ")}`);
   }
   // Wrap around at the end of the index.
   result.cursor = keys.length < scan && position >= start + keys.length ? 0 : position;
