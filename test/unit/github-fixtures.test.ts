@@ -290,16 +290,16 @@ describe("fakeGitHub: unused and unmatched", () => {
     gh.on(COMMENTS, { ...repo, issue_number: 7 }, {}, { optional: true });
 
     await expect(send("POST", "/repos/acme/widgets/issues/8/comments", { body: "x" })).rejects.toThrow();
-    await expect(send("GET", "/user")).rejects.toThrow();
+    await expect(send("GET", "/emojis")).rejects.toThrow();
 
     expect(gh.requests.map((r) => [r.matched, r.operation, r.path])).toEqual([
       [false, COMMENTS, "/repos/acme/widgets/issues/8/comments"],
-      [false, undefined, "/user"],
+      [false, undefined, "/emojis"],
     ]);
     expect(() => gh.done()).toThrow(
       /unmatched request POST \/repos\/acme\/widgets\/issues\/8\/comments \(operation POST .*"issue_number":"8"/,
     );
-    expect(gh.errors[1]).toMatch(/unmatched request GET \/user \(not an operation in the OpenAPI subset\)/);
+    expect(gh.errors[1]).toMatch(/unmatched request GET \/emojis \(not an operation in the OpenAPI subset\)/);
   });
 
   it.fails("verifies by itself when the test finishes (this test must fail)", () => {

@@ -29,6 +29,7 @@ export interface DashboardOptions extends AuthOptions {
  */
 export function dashboardHandler(options: DashboardOptions) {
   const auth = new DashboardAuth(options);
+  if (options.github && options.github.users.length === 0) options.log?.warn("dashboard: GitHub sign-in is on but DASHBOARD_USERS is empty, so nobody can sign in with GitHub; list the logins to admit");
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (url.pathname !== BASE && !url.pathname.startsWith(`${BASE}/`)) return false;
