@@ -20,110 +20,59 @@ export interface MetricsSources {
  * histograms observed where things happen (ingress, the engine's applied events, worker job
  * events), gauges for runs and queues read from Redis at scrape time.
  */
+/** Latency buckets (seconds) of queue jobs: milliseconds to minutes. */
+const JOB_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300];
+
 export class Metrics {
   readonly registry = new Registry();
   private sources: MetricsSources | null = null;
 
-  readonly deliveries = new Counter({
-    name: "conveyor_webhook_deliveries_total",
-    help: "Webhook deliveries handled, by event and outcome (accepted, ignored, malformed, error)",
-    labelNames: ["event", "outcome"] as const,
-    registers: [this.registry],
-  });
-  readonly ingressSeconds = new Histogram({
-    name: "conveyor_ingress_duration_seconds",
-    help: "Time from a verified delivery to its events being logged",
-    labelNames: ["event"] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
-    registers: [this.registry],
-  });
-  readonly eventsApplied = new Counter({
-    name: "conveyor_events_applied_total",
-    help: "Pipeline events folded into runs, by type and whether decide applied them",
-    labelNames: ["type", "applied"] as const,
-    registers: [this.registry],
-  });
-  readonly stageSeconds = new Histogram({
-    name: "conveyor_stage_duration_seconds",
-    help: "Time a run spent in a stage, observed when it leaves the stage",
-    labelNames: ["stage"] as const,
-    buckets: [1, 10, 30, 60, 300, 900, 1800, 3600, 7200, 21_600, 86_400, 604_800],
-    registers: [this.registry],
-  });
-  readonly fixRounds = new Counter({
-    name: "conveyor_fix_rounds_total",
-    help: "Fix rounds started, by reason (review, ci, changes-requested, command, merge-conflict)",
-    labelNames: ["reason"] as const,
-    registers: [this.registry],
-  });
-  readonly runsFinished = new Counter({
-    name: "conveyor_runs_finished_total",
-    help: "Runs that reached a terminal state (done, cancelled, failed)",
-    labelNames: ["state"] as const,
-    registers: [this.registry],
-  });
-  readonly findings = new Counter({
-    name: "conveyor_review_findings_total",
-    help: "Review findings reported, by angle and severity",
-    labelNames: ["angle", "severity"] as const,
-    registers: [this.registry],
-  });
-  readonly llmTokens = new Counter({
-    name: "conveyor_llm_tokens_total",
-    help: "LLM tokens spent by reviews, by angle",
-    labelNames: ["angle"] as const,
-    registers: [this.registry],
-  });
-  readonly reviewErrors = new Counter({
-    name: "conveyor_review_angle_errors_total",
-    help: "Angle reviews that failed (LLM errors, invalid model output, GitHub errors), by angle",
-    labelNames: ["angle"] as const,
-    registers: [this.registry],
-  });
-  readonly jobWaitSeconds = new Histogram({
-    name: "conveyor_job_wait_seconds",
-    help: "Time a job waited in its queue before a worker took it (delayed jobs: from when they were due)",
-    labelNames: ["queue"] as const,
-    buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300],
-    registers: [this.registry],
-  });
-  readonly jobRunSeconds = new Histogram({
-    name: "conveyor_job_duration_seconds",
-    help: "Time a worker spent on a job, by queue and result",
-    labelNames: ["queue", "result"] as const,
-    buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300],
-    registers: [this.registry],
-  });
+  readonly deliveries = this.counter("conveyor_webhook_deliveries_total", "Webhook deliveries handled, by event and outcome (accepted, ignored, malformed, error)", ["event", "outcome"]);
+  readonly ingressSeconds = this.histogram("conveyor_ingress_duration_seconds", "Time from a verified delivery to its events being logged", ["event"], [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10]);
+  readonly eventsApplied = this.counter("conveyor_events_applied_total", "Pipeline events folded into runs, by type and whether decide applied them", ["type", "applied"]);
+  readonly stageSeconds = this.histogram("conveyor_stage_duration_seconds", "Time a run spent in a stage, observed when it leaves the stage", ["stage"], [1, 10, 30, 60, 300, 900, 1800, 3600, 7200, 21_600, 86_400, 604_800]);
+  readonly fixRounds = this.counter("conveyor_fix_rounds_total", "Fix rounds started, by reason (review, ci, changes-requested, command, merge-conflict)", ["reason"]);
+  readonly runsFinished = this.counter("conveyor_runs_finished_total", "Runs that reached a terminal state (done, cancelled, failed)", ["state"]);
+  readonly findings = this.counter("conveyor_review_findings_total", "Review findings reported, by angle and severity", ["angle", "severity"]);
+  readonly llmTokens = this.counter("conveyor_llm_tokens_total", "LLM tokens spent by reviews, by angle", ["angle"]);
+  readonly reviewErrors = this.counter("conveyor_review_angle_errors_total", "Angle reviews that failed (LLM errors, invalid model output, GitHub errors), by angle", ["angle"]);
+  readonly jobWaitSeconds = this.histogram("conveyor_job_wait_seconds", "Time a job waited in its queue before a worker took it (delayed jobs: from when they were due)", ["queue"], JOB_BUCKETS);
+  readonly jobRunSeconds = this.histogram("conveyor_job_duration_seconds", "Time a worker spent on a job, by queue and result", ["queue", "result"], JOB_BUCKETS);
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: "conveyor_process_" });
+    this.gauge("conveyor_runs", `Live runs by stage and state (at most ${RUN_SCRAPE_LIMIT} read per scrape)`, ["stage", "state"], async (from) => countRuns(from.store));
+    this.gauge("conveyor_queue_jobs", "Jobs per queue and state", ["queue", "state"], async (from) => {
+      const { events, effects, timers } = from.queues;
+      const read = [events, effects, timers].map(async (queue) => {
+        const counts = await queue.getJobCounts("waiting", "active", "delayed", "failed", "prioritized", "waiting-children");
+        return Object.entries(counts).map(([state, count]) => [{ queue: queue.name, state }, count] as const);
+      });
+      return (await Promise.all(read)).flat();
+    });
+  }
+
+  private counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private histogram<L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]): Histogram<L> {
+    return new Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
+  }
+
+  /** A gauge read at scrape time from the attached sources (zero series until attached). */
+  private gauge<L extends string>(name: string, help: string, labelNames: readonly L[], read: (from: MetricsSources) => Promise<Iterable<readonly [Partial<Record<L, string>>, number]>>): void {
     const sources = () => this.sources;
     new Gauge({
-      name: "conveyor_runs",
-      help: `Live runs by stage and state (at most ${RUN_SCRAPE_LIMIT} read per scrape)`,
-      labelNames: ["stage", "state"] as const,
+      name,
+      help,
+      labelNames,
       registers: [this.registry],
       async collect() {
         this.reset();
         const from = sources();
         if (!from) return;
-        for (const [labels, count] of await countRuns(from.store)) this.set(labels, count);
-      },
-    });
-    new Gauge({
-      name: "conveyor_queue_jobs",
-      help: "Jobs per queue and state",
-      labelNames: ["queue", "state"] as const,
-      registers: [this.registry],
-      async collect() {
-        this.reset();
-        const from = sources();
-        if (!from) return;
-        const { events, effects, timers } = from.queues;
-        for (const queue of [events, effects, timers]) {
-          const counts = await queue.getJobCounts("waiting", "active", "delayed", "failed", "prioritized", "waiting-children");
-          for (const [state, count] of Object.entries(counts)) this.set({ queue: queue.name, state }, count);
-        }
+        for (const [labels, value] of await read(from)) this.set(labels, value);
       },
     });
   }

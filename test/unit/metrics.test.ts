@@ -1,4 +1,5 @@
 // The metrics derived from applied events and finished angle reviews, without Redis.
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { Metrics } from "../../src/metrics.js";
 import type { Run } from "../../src/pipeline/run.js";
@@ -46,5 +47,19 @@ describe("Metrics", () => {
     a.observeDelivery("issues", "accepted", 0.01);
     expect(await value(a, "conveyor_webhook_deliveries_total")).toBe(1);
     expect(await value(b, "conveyor_webhook_deliveries_total")).toBeUndefined();
+  });
+
+  it("registers every metric the README lists, each with its labels and help", async () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const bullet = readme.slice(readme.indexOf("- `GET /metrics`"), readme.indexOf("- `/dashboard`"));
+    const listed = [...bullet.matchAll(/`(conveyor_[a-z_]+)(?:\{([a-z,]+)\})?`/g)].map(([, name, labels]) => ({ name: name!, labels: labels?.split(",") ?? [] }));
+    expect(listed.length).toBeGreaterThanOrEqual(10);
+    const { registry } = new Metrics();
+    for (const { name, labels } of listed) {
+      const metric = registry.getSingleMetric(name) as unknown as { help: string; labelNames: string[] } | undefined;
+      expect(metric, `${name} is in the README but not registered`).toBeDefined();
+      expect(metric!.help.length, name).toBeGreaterThan(10);
+      if (labels.length) expect(metric!.labelNames, name).toEqual(labels);
+    }
   });
 });
