@@ -93,8 +93,7 @@ export function startReviewWorkers(options: ReviewWorkerOptions) {
 }
 
 async function finish(job: Job<RoundJob>, engine: Engine, round: ReviewRound): Promise<string> {
-  const values = await job.getChildrenValues<AngleResult>();
-  const failures = await job.getIgnoredChildrenFailures();
+  const [values, failures] = await Promise.all([job.getChildrenValues<AngleResult>(), job.getIgnoredChildrenFailures()]);
   const results = job.data.angles.map((angle): AngleResult => {
     const value = Object.entries(values).find(([key]) => key.endsWith(`:${job.data.effectId}_${angle}`))?.[1];
     if (value) return value;

@@ -1,18 +1,23 @@
-import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { Analyzer } from "./analyzer.js";
 import { findingId, type Finding } from "./finding.js";
 import { askForFindings } from "./model.js";
 import { systemPrompt, userPrompt } from "./prompts.js";
 import { chunkDiffForModel } from "./render-diff.js";
-import type { ReviewSource } from "./source.js";
-import type { ReviewStateType, ReviewUpdate, SourcedDraft } from "./state.js";
+import type { ReviewRuntime, ReviewStateType, ReviewUpdate, SourcedDraft } from "./state.js";
+
+type ReviewConfig = LangGraphRunnableConfig<ReviewRuntime>;
+
+function runtimeOf(config: ReviewConfig, node: string): ReviewRuntime {
+  const runtime = config.context;
+  if (!runtime?.source) throw new Error(`review graph, node ${node}: the run has no context { source, model }; start reviews with runAngleReview`);
+  return runtime;
+}
 
 /** gather: the diff and file contents from the source (GitHub or a local diff). */
-export function gatherNode(source: ReviewSource) {
-  return async (): Promise<ReviewUpdate> => {
-    const context = await source.load();
-    return { diff: context.diff, files: context.files, mode: context.mode, notes: context.notes };
-  };
+export async function gatherNode(_state: ReviewStateType, config: ReviewConfig): Promise<ReviewUpdate> {
+  const context = await runtimeOf(config, "gather").source.load();
+  return { diff: context.diff, files: context.files, mode: context.mode, notes: context.notes };
 }
 
 /** analyze: the angle's deterministic analyzers. One failing analyzer is a note, not a failed angle. */
@@ -32,8 +37,10 @@ export function analyzeNode(analyzers: readonly Analyzer[]) {
 }
 
 /** ask-model: findings from the model, chunk by chunk; its output is validated with zod. */
-export function askModelNode(model: BaseChatModel, focus: string) {
-  return async (state: ReviewStateType): Promise<ReviewUpdate> => {
+export function askModelNode(focus: string) {
+  return async (state: ReviewStateType, config: ReviewConfig): Promise<ReviewUpdate> => {
+    const { model } = runtimeOf(config, "ask_model");
+    if (!model) throw new Error("review graph, node ask_model: the run has no model; runAngleReview picks the graph without this node when none is configured");
     const { chunks, notes } = chunkDiffForModel(state.diff);
     const drafts: SourcedDraft[] = [];
     let tokens = 0;
@@ -51,26 +58,24 @@ export function askModelNode(model: BaseChatModel, focus: string) {
  * merge: drafts become findings with stable ids; duplicates collapse (an analyzer's wording wins
  * over the model's); the model's findings on files outside the diff are dropped with a note.
  */
-export function mergeNode() {
-  return (state: ReviewStateType): ReviewUpdate => {
-    const byPath = new Map(state.diff.files.map((file) => [file.path, file]));
-    const findings = new Map<string, Finding>();
-    const notes: string[] = [];
-    // An analyzer's finding wins over the model's on the same line: one problem, one comment.
-    const analyzed = new Set(state.drafts.filter((draft) => draft.source === "analyzer").map((draft) => `${draft.path}:${draft.line}`));
-    for (const draft of state.drafts) {
-      const file = byPath.get(draft.path);
-      if (!file) {
-        notes.push(`dropped a model finding on ${draft.path}, which is not in the diff`);
-        continue;
-      }
-      if (draft.source === "model" && analyzed.has(`${draft.path}:${draft.line}`)) continue;
-      const text = file.added.find((line) => line.line === draft.line)?.text ?? state.files.get(draft.path)?.split("\n")[draft.line - 1] ?? `line ${draft.line}`;
-      const id = findingId(state.angle, draft.rule, draft.path, draft.anchor ?? text);
-      if (findings.has(id)) continue;
-      const { source, anchor: _anchor, ...rest } = draft;
-      findings.set(id, { ...rest, id, angle: state.angle, alsoFrom: [], source, snippet: text.trim().slice(0, 300) });
+export function mergeNode(state: ReviewStateType): ReviewUpdate {
+  const byPath = new Map(state.diff.files.map((file) => [file.path, file]));
+  const findings = new Map<string, Finding>();
+  const notes: string[] = [];
+  // An analyzer's finding wins over the model's on the same line: one problem, one comment.
+  const analyzed = new Set(state.drafts.filter((draft) => draft.source === "analyzer").map((draft) => `${draft.path}:${draft.line}`));
+  for (const draft of state.drafts) {
+    const file = byPath.get(draft.path);
+    if (!file) {
+      notes.push(`dropped a model finding on ${draft.path}, which is not in the diff`);
+      continue;
     }
-    return { findings: [...findings.values()], notes };
-  };
+    if (draft.source === "model" && analyzed.has(`${draft.path}:${draft.line}`)) continue;
+    const text = file.added.find((line) => line.line === draft.line)?.text ?? state.files.get(draft.path)?.split("\n")[draft.line - 1] ?? `line ${draft.line}`;
+    const id = findingId(state.angle, draft.rule, draft.path, draft.anchor ?? text);
+    if (findings.has(id)) continue;
+    const { source, anchor: _anchor, ...rest } = draft;
+    findings.set(id, { ...rest, id, angle: state.angle, alsoFrom: [], source, snippet: text.trim().slice(0, 300) });
+  }
+  return { findings: [...findings.values()], notes };
 }

@@ -1,7 +1,9 @@
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { Annotation } from "@langchain/langgraph";
 import type { Angle, RepoConfig } from "../pipeline/config.js";
 import type { ParsedDiff } from "./diff.js";
 import type { Finding, FindingDraft } from "./finding.js";
+import type { ReviewSource } from "./source.js";
 
 export type SourcedDraft = FindingDraft & { source: "analyzer" | "model" };
 
@@ -26,3 +28,13 @@ export const ReviewState = Annotation.Root({
 });
 export type ReviewStateType = typeof ReviewState.State;
 export type ReviewUpdate = typeof ReviewState.Update;
+
+/**
+ * What one review run brings besides its input: LangGraph's run context, not state, so the graphs
+ * are compiled once per process and every review passes its own source and model.
+ */
+export const ReviewRunDeps = Annotation.Root({
+  source: Annotation<ReviewSource>,
+  model: Annotation<BaseChatModel | null>,
+});
+export type ReviewRuntime = typeof ReviewRunDeps.State;

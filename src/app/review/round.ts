@@ -11,8 +11,8 @@ import { Finding } from "../../reviews/finding.js";
 import { runAngleReview } from "../../reviews/graph.js";
 import { ModelOutputError, type ModelProvider } from "../../reviews/model.js";
 import { summariseRound, type AngleResult } from "../../reviews/round.js";
-import { githubReviewSource } from "../../reviews/sources/github.js";
-import type { ParsedDiff } from "../../reviews/diff.js";
+import { githubReviewSource, loadPullRequestDiff } from "../../reviews/sources/github.js";
+import { SharedLoads } from "../../reviews/sources/shared-loads.js";
 import type { GetOctokit, GitHubContext } from "../effects/octokit.js";
 import { publishAngleChecks, publishReview } from "./publish.js";
 
@@ -26,6 +26,8 @@ const reviewedField = (runId: string) => `reviewed-sha:${runId}`;
  */
 export function createReviewRound(deps: { store: RunStore; getOctokit: GetOctokit; models: ModelProvider; log: Logger }): ReviewRound {
   const { store, getOctokit, models, log } = deps;
+  // The four angles' child jobs (and the parent's inline-comment check) read one PR at one head.
+  const shared = new SharedLoads();
 
   async function loadRun(issueKey: IssueKey, runId: string): Promise<Run> {
     const { run } = await store.load(issueKey);
@@ -44,7 +46,7 @@ export function createReviewRound(deps: { store: RunStore; getOctokit: GetOctoki
       const config = run.config ?? DEFAULT_CONFIG;
       const octokit = await getOctokit(run.repo.installationId);
       const previousSha = await store.ledgerGet(job.issueKey, reviewedField(run.id));
-      const source = githubReviewSource(octokit, { owner: run.repo.owner, repo: run.repo.name, pullNumber: run.pr!.number, headSha: job.sha, previousSha, related: job.angle === "architecture" ? relatedFiles : undefined });
+      const source = githubReviewSource(octokit, { owner: run.repo.owner, repo: run.repo.name, pullNumber: run.pr!.number, headSha: job.sha, previousSha, related: job.angle === "architecture" ? relatedFiles : undefined }, shared);
       const earlier = (await earlierFindings(job.issueKey, run.id)).filter((finding) => finding.angle === job.angle);
       try {
         const model = await models(job.angle, config);
@@ -66,18 +68,13 @@ export function createReviewRound(deps: { store: RunStore; getOctokit: GetOctoki
       const summary = summariseRound({ results, earlier, config });
       const octokit = await getOctokit(run.repo.installationId);
       const context: GitHubContext = { run, issueKey: job.issueKey, store, log, octokit, now: () => new Date().toISOString(), lastAttempt: false };
-      const diff: ParsedDiff | null = null;
-      await publishReview(context, { round: job.round, sha: job.sha, summary, diff: diff ?? (await commentableDiff(context, job.sha)) });
+      // The whole PR's diff: inline comments may go on any line of it, not only the newest commits'.
+      const { diff } = await loadPullRequestDiff(octokit, { owner: run.repo.owner, repo: run.repo.name, pullNumber: run.pr!.number, headSha: job.sha, previousSha: null }, shared);
+      await publishReview(context, { round: job.round, sha: job.sha, summary, diff });
       await publishAngleChecks(context, { round: job.round, sha: job.sha, summary });
       await store.ledgerSet(job.issueKey, openField(run.id), JSON.stringify(summary.open));
       await store.ledgerSet(job.issueKey, reviewedField(run.id), job.sha);
       return { type: "review.finished", at: new Date().toISOString(), round: job.round, sha: job.sha, outcomes: summary.outcomes, blocking: summary.blocking, tokens: summary.tokens };
     },
   };
-}
-
-/** The whole PR's diff: inline comments may go on any line of it, not only the newest commits'. */
-async function commentableDiff(context: GitHubContext, sha: string): Promise<ParsedDiff> {
-  const source = githubReviewSource(context.octokit, { owner: context.run.repo.owner, repo: context.run.repo.name, pullNumber: context.run.pr!.number, headSha: sha, previousSha: null });
-  return (await source.load()).diff;
 }

@@ -15,7 +15,7 @@ import type { Analyzer } from "../../../src/reviews/analyzer.js";
 import { ANGLE_DEFINITIONS } from "../../../src/reviews/angles.js";
 import { parseUnifiedDiff, type ParsedDiff } from "../../../src/reviews/diff.js";
 import { findingId, type Finding } from "../../../src/reviews/finding.js";
-import { buildReviewGraph, runAngleReview, type AngleDefinition } from "../../../src/reviews/graph.js";
+import { reviewGraph, runAngleReview, type AngleDefinition } from "../../../src/reviews/graph.js";
 import { ModelOutputError } from "../../../src/reviews/model.js";
 import { CHUNK_CHARS, MAX_CHUNKS } from "../../../src/reviews/render-diff.js";
 import type { ReviewContext, ReviewSource } from "../../../src/reviews/source.js";
@@ -82,10 +82,9 @@ describe("runAngleReview without a model", () => {
   });
 
   it("has no ask-model step when no model is configured", () => {
-    const nodes = (graph: ReturnType<typeof buildReviewGraph>) => Object.keys(graph.nodes).filter((name) => !name.startsWith("__"));
-    const source = stubSource(fixture("base"));
-    expect(nodes(buildReviewGraph(ANGLE_DEFINITIONS.quality, { source, model: null })).sort()).toEqual(["analyze", "gather", "merge"]);
-    expect(nodes(buildReviewGraph(ANGLE_DEFINITIONS.quality, { source, model: new FakeListChatModel({ responses: [EMPTY] }) })).sort()).toEqual(["analyze", "ask_model", "gather", "merge"]);
+    const nodes = (graph: ReturnType<typeof reviewGraph>) => Object.keys(graph.nodes).filter((name) => !name.startsWith("__"));
+    expect(nodes(reviewGraph(ANGLE_DEFINITIONS.quality, false)).sort()).toEqual(["analyze", "gather", "merge"]);
+    expect(nodes(reviewGraph(ANGLE_DEFINITIONS.quality, true)).sort()).toEqual(["analyze", "ask_model", "gather", "merge"]);
   });
 
   it.each(ANGLES)("keeps every line-anchored %s finding's id when lines are inserted above it", async (angle) => {
@@ -120,6 +119,37 @@ describe("runAngleReview without a model", () => {
     const result = await review("quality", stubSource({ ...fixture("base"), mode: "incremental", notes: ["incremental review of the commits since 1234567"] }));
     expect(result.mode).toBe("incremental");
     expect(result.notes).toEqual(["incremental review of the commits since 1234567"]);
+  });
+});
+
+describe("the compiled review graphs", () => {
+  it("compiles each angle's graph once per process, one with and one without the model step", () => {
+    expect(reviewGraph(ANGLE_DEFINITIONS.security, true)).toBe(reviewGraph(ANGLE_DEFINITIONS.security, true));
+    expect(reviewGraph(ANGLE_DEFINITIONS.security, false)).toBe(reviewGraph(ANGLE_DEFINITIONS.security, false));
+    expect(reviewGraph(ANGLE_DEFINITIONS.security, false)).not.toBe(reviewGraph(ANGLE_DEFINITIONS.security, true));
+    expect(reviewGraph(ANGLE_DEFINITIONS.quality, true)).not.toBe(reviewGraph(ANGLE_DEFINITIONS.security, true));
+  });
+
+  it("keeps reviews that run at once on one graph apart: each reads its own source and asks its own model", async () => {
+    const asked = new RecordingChatModel({ responses: [MODEL_ANSWER] });
+    const quiet = new RecordingChatModel({ responses: [EMPTY] });
+    const [withFindings, withNone] = await Promise.all([review("security", stubSource(fixture("base")), asked), review("security", stubSource(fixture("shifted")), quiet)]);
+    expect([asked.calls.length, quiet.calls.length]).toEqual([1, 1]);
+    expect(textOf(asked.calls[0]![1]!)).toContain(`+    9 | ${lineOf("base", "src/billing/charge.ts", 9)}`);
+    expect(textOf(quiet.calls[0]![1]!)).toContain(`+   12 | ${lineOf("shifted", "src/billing/charge.ts", 12)}`);
+    expect(withFindings.findings.some((finding) => finding.source === "model")).toBe(true);
+    expect(withNone.findings).toEqual((await reviewFixture("security", "shifted")).findings);
+  });
+
+  it("asks the model right after gathering, with the analyzers beside it rather than before it", () => {
+    const edges = reviewGraph(ANGLE_DEFINITIONS.security, true).getGraph().edges.map(({ source, target }) => `${source} → ${target}`);
+    expect(edges).toEqual(expect.arrayContaining(["gather → ask_model", "gather → analyze"]));
+    expect(edges).not.toContain("analyze → ask_model");
+  });
+
+  it("refuses to run without the review's source and model, naming what to call instead", async () => {
+    const run = reviewGraph(ANGLE_DEFINITIONS.quality, false).invoke({ angle: "quality", config: DEFAULT_CONFIG, earlier: [] });
+    await expect(run).rejects.toThrow("review graph, node gather: the run has no context { source, model }; start reviews with runAngleReview");
   });
 });
 
