@@ -3,7 +3,7 @@ import { onCommandPermission, onCommandReceived, onOperatorCommand, onReviewPerm
 import { assignEffectIds, parseEffectId, type EffectDraft } from "./effect-id.js";
 import type { Effect } from "./effects.js";
 import type { EventOf, EventType, PipelineEvent } from "./events.js";
-import { isTerminal, type Run, type Stage } from "./run.js";
+import { isTerminal, newRun, type Run, type Stage } from "./run.js";
 import {
   applied,
   cancel,
@@ -170,32 +170,7 @@ function notIn(run: Run, stage: Stage, round?: number): string | null {
 function onLabeled(current: Run | null, event: EventOf<"issue.labeled">): Outcome {
   if (current && !isTerminal(current)) return refused(`issue already has an active run ${current.id} (${current.state})`);
   const generation = (current?.generation ?? 0) + 1;
-  const run: Run = {
-    id: `${event.repo.id}-${event.issue.number}-${generation}`,
-    generation,
-    version: 1,
-    repo: event.repo,
-    issue: event.issue,
-    startedBy: event.actor,
-    label: event.label,
-    stage: "intake",
-    state: "active",
-    round: 0,
-    config: null,
-    pr: null,
-    workflowRunId: null,
-    reviews: [],
-    ci: null,
-    approvals: [],
-    feedback: null,
-    rounds: [],
-    tokens: 0,
-    deferred: [],
-    reason: null,
-    createdAt: event.at,
-    updatedAt: event.at,
-    stageStartedAt: event.at,
-  };
+  const run = newRun({ repo: event.repo, issue: event.issue, generation, startedBy: event.actor, label: event.label, at: event.at });
   return applied(run, [{ kind: "load-config" }], `started run ${run.id} by @${event.actor}`);
 }
 

@@ -101,3 +101,44 @@ export type Run = z.infer<typeof Run>;
 export function isTerminal(run: Pick<Run, "state">): boolean {
   return TERMINAL_STATES.includes(run.state);
 }
+
+/** What starting a run takes: the issue's labelling. */
+export interface RunStart {
+  repo: RepoRef;
+  issue: Run["issue"];
+  /** 1 for the issue's first run, then one more per run after a finished one. */
+  generation: number;
+  startedBy: string;
+  label: string;
+  at: string;
+}
+
+/** A run as the trigger label starts it: in intake, with nothing done yet. */
+export function newRun(start: RunStart): Run {
+  return {
+    id: `${start.repo.id}-${start.issue.number}-${start.generation}`,
+    generation: start.generation,
+    version: 1,
+    repo: start.repo,
+    issue: start.issue,
+    startedBy: start.startedBy,
+    label: start.label,
+    stage: "intake",
+    state: "active",
+    round: 0,
+    config: null,
+    pr: null,
+    workflowRunId: null,
+    reviews: [],
+    ci: null,
+    approvals: [],
+    feedback: null,
+    rounds: [],
+    tokens: 0,
+    deferred: [],
+    reason: null,
+    createdAt: start.at,
+    updatedAt: start.at,
+    stageStartedAt: start.at,
+  };
+}

@@ -3,51 +3,26 @@ import { RunStore } from "../../src/queue/run-store.js";
 import type { PipelineEvent } from "../../src/pipeline/events.js";
 import type { Run } from "../../src/pipeline/run.js";
 import { testRedis } from "../support/redis.js";
+import { makeRun } from "../support/run-factory.js";
 
 const { redis, keys } = testRedis();
 const store = new RunStore(redis, keys);
 afterAll(() => redis.quit());
 
 const at = "2026-11-22T10:00:00.000Z";
+const repo = { id: 7, owner: "octo", name: "hello", installationId: 1 };
+const issue = { number: 3, title: "Add a thing" };
 const closed: PipelineEvent = { type: "issue.closed", at, actor: "octocat", isBot: false };
 const labeled: PipelineEvent = {
   type: "issue.labeled",
   at,
   label: "conveyor",
   actor: "octocat",
-  repo: { id: 7, owner: "octo", name: "hello", installationId: 1 },
-  issue: { number: 3, title: "Add a thing" },
+  repo,
+  issue,
 };
 
-function run(version: number, overrides: Partial<Run> = {}): Run {
-  return {
-    id: "7-3-1",
-    generation: 1,
-    version,
-    label: "conveyor",
-    repo: { id: 7, owner: "octo", name: "hello", installationId: 1 },
-    issue: { number: 3, title: "Add a thing" },
-    startedBy: "octocat",
-    stage: "intake",
-    state: "active",
-    round: 0,
-    config: null,
-    pr: null,
-    workflowRunId: null,
-    reviews: [],
-    ci: null,
-    approvals: [],
-    feedback: null,
-    rounds: [],
-    tokens: 0,
-    deferred: [],
-    reason: null,
-    createdAt: at,
-    updatedAt: at,
-    stageStartedAt: at,
-    ...overrides,
-  } as Run;
-}
+const run = (version: number, overrides: Partial<Run> = {}): Run => makeRun({ version, ...overrides }, { repo, issue, at });
 
 describe("RunStore", () => {
   it("appends once per source: a redelivered webhook is a duplicate", async () => {

@@ -4,9 +4,9 @@ import { describe, expect, it } from "vitest";
 import { Metrics } from "../../src/metrics.js";
 import type { Run } from "../../src/pipeline/run.js";
 import type { PipelineEvent } from "../../src/pipeline/events.js";
+import { makeRun } from "../support/run-factory.js";
 
-const run = (patch: Partial<Run>): Run =>
-  ({ stage: "implement", state: "active", round: 0, rounds: [], stageStartedAt: "2026-01-01T00:00:00Z", ...patch }) as Run;
+const run = (patch: Partial<Run>): Run => makeRun({ stage: "implement", stageStartedAt: "2026-01-01T00:00:00Z", ...patch });
 
 async function value(metrics: Metrics, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
   const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);

@@ -2,40 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { renderStatusComment, runMarker } from "../../src/app/status-comment.js";
 import { RepoConfig } from "../../src/pipeline/config.js";
-import { Run, type Stage } from "../../src/pipeline/run.js";
-
-const AT = "2024-05-01T12:00:00.000Z";
-
-/** A valid run (checked by Run.parse), in intake, active, with overrides applied on top. */
-function makeRun(overrides: Partial<Run> = {}): Run {
-  return Run.parse({
-    id: "186853002-42-1",
-    generation: 1,
-    version: 3,
-    repo: { id: 186853002, owner: "Codertocat", name: "Hello-World", installationId: 1 },
-    issue: { number: 42, title: "Fix the login" },
-    startedBy: "octocat",
-    label: "conveyor",
-    stage: "intake",
-    state: "active",
-    round: 0,
-    config: null,
-    pr: null,
-    workflowRunId: null,
-    reviews: [],
-    ci: null,
-    approvals: [],
-    feedback: null,
-    rounds: [],
-    tokens: 0,
-    deferred: [],
-    reason: null,
-    createdAt: AT,
-    updatedAt: AT,
-    stageStartedAt: AT,
-    ...overrides,
-  });
-}
+import type { Stage } from "../../src/pipeline/run.js";
+import { RUN_AT as AT, makeRun } from "../support/run-factory.js";
 
 const STAGES: Stage[] = ["intake", "implement", "review", "ci", "approval", "merge", "close"];
 
