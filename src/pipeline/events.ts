@@ -97,7 +97,14 @@ export const PipelineEvent = z.discriminatedUnion("type", [
   // ci
   /** One of the repository's checks on a PR head finished; evaluate-ci then reads them all. */
   z.object({ type: z.literal("ci.reported"), ...base, sha: z.string(), check: z.string() }),
-  z.object({ type: z.literal("ci.finished"), ...base, sha: z.string(), conclusion: z.enum(["success", "failure"]), failing: z.array(z.string()) }),
+  z.object({
+    type: z.literal("ci.finished"),
+    ...base,
+    sha: z.string(),
+    conclusion: z.enum(["success", "failure"]),
+    /** One item per failing check: the first line `name (conclusion)`, then its link, output and log excerpt. */
+    failing: z.array(z.string()),
+  }),
   // approval
   z.object({
     type: z.literal("review.submitted"),

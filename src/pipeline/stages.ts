@@ -118,7 +118,7 @@ export function fixRound(run: Run, feedback: Feedback, at: string): Outcome {
 
 function capComment(run: Run, feedback: Feedback, max: number): string {
   const rounds = run.rounds.map((record) => `- round ${record.round} (${record.reason}): ${record.summary}`);
-  const items = feedback.items.map((item) => `  - ${item}`);
+  const items = feedback.items.map((item) => `  - ${item.replace(/\n/g, "\n    ")}`);
   return [
     `Conveyor stopped after ${plural(max, "fix round")} (\`limits.maxFixRounds\`), so this run needs a human.`,
     "",
@@ -158,7 +158,9 @@ export function enterCi(run: Run, pr: PullRequestRef, at: string): Outcome {
 }
 
 export function ciFeedback(sha: string, failing: string[]): Feedback {
-  const checks = failing.length ? failing.join(", ") : "the repository's checks";
+  // An item's first line names the check; the lines after it (output, log excerpt) are for the agent.
+  const names = failing.map((item) => item.split("\n", 1)[0]);
+  const checks = names.length ? names.join(", ") : "the repository's checks";
   return { source: "ci", summary: `CI failed on ${shortSha(sha)}: ${checks}`, items: failing };
 }
 

@@ -1,12 +1,27 @@
-// Small readers over what the fake GitHub saw and what the run's log says, shared by the
-// end-to-end scenarios.
-import type { FakeGitHub } from "../support/github/fake-github.js";
-import type { TestConveyor } from "../support/conveyor.js";
+// What the end-to-end scenarios share: a test with a fresh fake GitHub and Conveyor, the agent's
+// heads, and small readers over what the fake GitHub saw and what the run's log says.
+import { it as base } from "vitest";
+import { fakeGitHub, type FakeGitHub } from "../support/github/fake-github.js";
+import { startTestConveyor, type TestConveyor } from "../support/conveyor.js";
 import type { Head } from "../support/scenario.js";
 import { RUN_ID } from "../support/scenario.js";
 import type { PipelineEvent } from "../../src/pipeline/events.js";
 import type { LogEntry, Outcome } from "../../src/queue/run-store.js";
 import type { IssueKey } from "../../src/queue/keys.js";
+
+/** A test with its own fake GitHub and a Conveyor on the shared Redis, stopped when the test ends. */
+export const it = base.extend<{ gh: FakeGitHub; app: TestConveyor }>({
+  // eslint-disable-next-line no-empty-pattern -- vitest reads a fixture's dependencies from this pattern
+  gh: async ({}, use) => {
+    await use(fakeGitHub());
+  },
+  // The fake GitHub is in place before the app can call it.
+  app: async ({ gh: _gh }, use) => {
+    const app = await startTestConveyor();
+    await use(app);
+    await app.stop();
+  },
+});
 
 /** Polls `probe` until it returns something truthy. */
 export async function until<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
@@ -31,6 +46,34 @@ export function modified(filename: string, patch: string, lines: string[]): Head
 
 export function sha(seed: string): string {
   return seed.repeat(40).slice(0, 40);
+}
+
+export const short = (value: string) => value.slice(0, 7);
+
+/** The test the agent adds with its first implementation of the readme check. */
+export const README_TEST = added("test/readme-check.test.ts", ['import { hasReadme } from "../src/readme-check.js";', 'it("finds it", () => expect(hasReadme(["README.md"])).toBe(true));']);
+
+/** Round 0: the agent's first implementation of the readme check, at the sha `sha(seed)`. */
+export function readmeCheck(seed: string): Head {
+  return {
+    sha: sha(seed),
+    files: [added("src/readme-check.ts", ["export function hasReadme(files: string[]): boolean {", '  return files.includes("README.md");', "}"]), README_TEST],
+  };
+}
+
+/** Round 1: the agent's case-insensitive fix (what `compare` lists since round 0, and what the PR's files are now). */
+export function readmeCheckFixed(seed: string): Head {
+  return {
+    sha: sha(seed),
+    files: [
+      modified(
+        "src/readme-check.ts",
+        '@@ -1,3 +1,3 @@\n export function hasReadme(files: string[]): boolean {\n-  return files.includes("README.md");\n+  return files.some((file) => file.toLowerCase() === "readme.md");\n }',
+        ["export function hasReadme(files: string[]): boolean {", '  return files.some((file) => file.toLowerCase() === "readme.md");', "}"],
+      ),
+      README_TEST,
+    ],
+  };
 }
 
 const bodyOf = (call: { body: unknown }) => (call.body as { body?: string }).body ?? "";

@@ -2,67 +2,21 @@
 // faked at HTTP level: a blocking review finding and a maintainer's change request send the agent
 // back; slash commands pause, resume and cancel; only people with write access approve or
 // command, and everything else is refused politely or ignored.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { fakeGitHub, type FakeGitHub } from "../support/github/fake-github.js";
-import { startTestConveyor, type TestConveyor } from "../support/conveyor.js";
-import {
-  approval,
-  botPrComment,
-  ci,
-  implementer,
-  ISSUE,
-  issueComment,
-  KEY,
-  labeled,
-  merging,
-  PR,
-  prComment,
-  REPO_ID,
-  repositoryBasics,
-  reviewing,
-  RUN_ID,
-  type Head,
-} from "../support/scenario.js";
-import { added, appliedTypes, dispatches, eventsLogged, fromDelivery, modified, oneOffComments, outcomeOf, outcomes, reactions, reviewsPosted, sha, statusBodies, until } from "./helpers.js";
-
-let app: TestConveyor;
-let gh: FakeGitHub;
-
-beforeEach(async () => {
-  gh = fakeGitHub();
-  app = await startTestConveyor();
-});
-afterEach(async () => {
-  await app.stop();
-});
-
-const short = (value: string) => value.slice(0, 7);
-
-const TEST_FILE = added("test/readme-check.test.ts", ['import { hasReadme } from "../src/readme-check.js";', 'it("finds it", () => expect(hasReadme(["README.md"])).toBe(true));']);
+import { describe, expect } from "vitest";
+import type { TestConveyor } from "../support/conveyor.js";
+import { approval, botPrComment, ci, implementer, ISSUE, issueComment, KEY, labeled, merging, PR, prComment, REPO_ID, repositoryBasics, reviewing, RUN_ID, type Head } from "../support/scenario.js";
+import { added, appliedTypes, dispatches, eventsLogged, fromDelivery, it, modified, oneOffComments, outcomeOf, outcomes, reactions, readmeCheck, readmeCheckFixed, reviewsPosted, sha, short, statusBodies, until } from "./helpers.js";
 
 /** A clean first implementation. */
-const H1: Head = {
-  sha: sha("e1"),
-  files: [added("src/readme-check.ts", ["export function hasReadme(files: string[]): boolean {", '  return files.includes("README.md");', "}"]), TEST_FILE],
-};
+const H1 = readmeCheck("e1");
 
 /** A clean second round (what `compare` lists since H1, and what the PR's files are now). */
-const H2: Head = {
-  sha: sha("f2"),
-  files: [
-    modified(
-      "src/readme-check.ts",
-      '@@ -1,3 +1,3 @@\n export function hasReadme(files: string[]): boolean {\n-  return files.includes("README.md");\n+  return files.some((file) => file.toLowerCase() === "readme.md");\n }',
-      ["export function hasReadme(files: string[]): boolean {", '  return files.some((file) => file.toLowerCase() === "readme.md");', "}"],
-    ),
-    TEST_FILE,
-  ],
-};
+const H2 = readmeCheckFixed("f2");
 
 const green = (...heads: Head[]) => Object.fromEntries(heads.map((head) => [head.sha, [{ name: "test", conclusion: "success" }]]));
 
 /** Label → implement → PR → reviews → green CI → waiting for approval on `head`. */
-async function toApproval(agent: ReturnType<typeof implementer>, head: Head) {
+async function toApproval(app: TestConveyor, agent: ReturnType<typeof implementer>, head: Head) {
   await app.deliver(labeled());
   await app.waitForRun(KEY, (run) => run.workflowRunId === 501);
   agent.push(head);
@@ -76,7 +30,7 @@ describe("fix rounds started by reviews and people", () => {
   // Guards the incremental resolution of findings: before 34b61a6 every angle reported
   // `reviewedPaths: []` (src/app/review/round.ts), so the fixed key stayed open and blocking, and
   // the run looped through fix rounds until limits.maxFixRounds.
-  it("a blocking security finding sends the agent back; the clean head is reviewed incrementally, approved and merged", async () => {
+  it("a blocking security finding sends the agent back; the clean head is reviewed incrementally, approved and merged", async ({ app, gh }) => {
     const leaky: Head = {
       sha: sha("5e"),
       files: [
@@ -152,7 +106,7 @@ describe("fix rounds started by reviews and people", () => {
     gh.done();
   }, 60_000);
 
-  it("a maintainer's change request starts a fix round whose feedback is the review's body; then approval and merge", async () => {
+  it("a maintainer's change request starts a fix round whose feedback is the review's body; then approval and merge", async ({ app, gh }) => {
     const REQUEST = "Please also accept a lowercase readme.md, as on case-insensitive file systems.";
     repositoryBasics(gh);
     const agent = implementer(gh, [H1, H2]);
@@ -160,7 +114,7 @@ describe("fix rounds started by reviews and people", () => {
     ci(gh, green(H1, H2));
     merging(gh);
 
-    await toApproval(agent, H1);
+    await toApproval(app, agent, H1);
     const request = approval("maintainer", H1.sha, { state: "changes_requested", body: REQUEST });
     // The review's inline comment, which Conveyor reads with the review.
     gh.on("GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/comments", { owner: "Codertocat", repo: "Hello-World", pull_number: PR, review_id: request.payload.review.id }, {
@@ -199,7 +153,7 @@ describe("fix rounds started by reviews and people", () => {
 });
 
 describe("slash commands and approvals", () => {
-  it("pause, resume and cancel mid-run: acknowledged, shown in the status, events held while paused and applied on resume", async () => {
+  it("pause, resume and cancel mid-run: acknowledged, shown in the status, events held while paused and applied on resume", async ({ app, gh }) => {
     repositoryBasics(gh);
     const agent = implementer(gh, [H1, H2]);
     reviewing(gh);
@@ -269,14 +223,14 @@ describe("slash commands and approvals", () => {
     gh.done();
   }, 60_000);
 
-  it("an approval from a read-only user gets a polite comment and does not count; a maintainer's approval merges", async () => {
+  it("an approval from a read-only user gets a polite comment and does not count; a maintainer's approval merges", async ({ app, gh }) => {
     repositoryBasics(gh, { permissions: { maintainer: "write", reader: "read" } });
     const agent = implementer(gh, [H1]);
     reviewing(gh);
     ci(gh, green(H1));
     merging(gh);
 
-    await toApproval(agent, H1);
+    await toApproval(app, agent, H1);
     const byReader = approval("reader", H1.sha);
     await app.deliver(byReader);
     const refusal = await until(() => oneOffComments(gh).find((body) => body.includes("@reader")), "the reply to the read-only approval");
@@ -301,7 +255,7 @@ describe("slash commands and approvals", () => {
     gh.done();
   }, 60_000);
 
-  it("refuses or ignores approvals and commands that do not count, and executes a comment delivered twice once", async () => {
+  it("refuses or ignores approvals and commands that do not count, and executes a comment delivered twice once", async ({ app, gh }) => {
     repositoryBasics(gh, { permissions: { maintainer: "write", reader: "read" } });
     const agent = implementer(gh, [H1]);
     reviewing(gh);
@@ -309,7 +263,7 @@ describe("slash commands and approvals", () => {
     merging(gh);
     const store = app.conveyor.engine.store;
 
-    const waiting = await toApproval(agent, H1);
+    const waiting = await toApproval(app, agent, H1);
     const outcomeOfDelivery = async (delivery: { name: string; id: string; payload: unknown }) => {
       await app.deliver(delivery);
       return outcomeOf(app, KEY, fromDelivery(delivery));

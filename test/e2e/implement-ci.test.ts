@@ -1,82 +1,37 @@
 // Implement and CI stages end to end, through HTTP webhooks, Probot, BullMQ and a real Redis,
 // GitHub faked at HTTP level: red CI and fix rounds, an agent that changes nothing, a missing
 // implementer workflow, the round cap, and the workflow runs and pushes a run must not be fooled by.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { fakeGitHub, type FakeGitHub } from "../support/github/fake-github.js";
-import { startTestConveyor, type TestConveyor } from "../support/conveyor.js";
-import {
-  approval,
-  BRANCH,
-  ci,
-  implementer,
-  ISSUE,
-  issueComment,
-  KEY,
-  labeled,
-  merging,
-  PR,
-  pushed,
-  REPO_ID,
-  repositoryBasics,
-  reviewing,
-  RUN_ID,
-  unlabeled,
-  workflowRun,
-  type Head,
-} from "../support/scenario.js";
-import { added, appliedTypes, dispatches, fromDelivery, modified, oneOffComments, outcomeOf, outcomes, reactions, reviewsPosted, sha, statusBodies, until } from "./helpers.js";
-
-let app: TestConveyor;
-let gh: FakeGitHub;
-
-beforeEach(async () => {
-  gh = fakeGitHub();
-  app = await startTestConveyor();
-});
-afterEach(async () => {
-  await app.stop();
-});
-
-const short = (value: string) => value.slice(0, 7);
-
-const TEST_FILE = added("test/readme-check.test.ts", ['import { hasReadme } from "../src/readme-check.js";', 'it("finds it", () => expect(hasReadme(["README.md"])).toBe(true));']);
+import { describe, expect } from "vitest";
+import { approval, BRANCH, ci, implementer, ISSUE, issueComment, KEY, labeled, merging, PR, pushed, REPO, REPO_ID, repositoryBasics, reviewing, RUN_ID, unlabeled, workflowRun, type Head } from "../support/scenario.js";
+import { ACTIONS_RUN_ID, actionsJobLogs, actionsLogFixture } from "../support/github/actions-logs.js";
+import { added, appliedTypes, dispatches, fromDelivery, it, modified, oneOffComments, outcomeOf, outcomes, reactions, README_TEST, readmeCheck, readmeCheckFixed, reviewsPosted, sha, short, statusBodies, until } from "./helpers.js";
 
 /** Round 0: the agent's first implementation. */
-const H1: Head = {
-  sha: sha("a1"),
-  files: [added("src/readme-check.ts", ["export function hasReadme(files: string[]): boolean {", '  return files.includes("README.md");', "}"]), TEST_FILE],
-};
+const H1 = readmeCheck("a1");
 
 /** Round 1: the agent's fix (what `compare` lists since H1, and what the PR's files are now). */
-const H2: Head = {
-  sha: sha("b2"),
-  files: [
-    modified(
-      "src/readme-check.ts",
-      '@@ -1,3 +1,3 @@\n export function hasReadme(files: string[]): boolean {\n-  return files.includes("README.md");\n+  return files.some((file) => file.toLowerCase() === "readme.md");\n }',
-      ["export function hasReadme(files: string[]): boolean {", '  return files.some((file) => file.toLowerCase() === "readme.md");', "}"],
-    ),
-    TEST_FILE,
-  ],
-};
+const H2 = readmeCheckFixed("b2");
 
 const FAILING_SUMMARY = "1 failed: readme-check › finds a lowercase readme.md (expected true, received false)";
+/** The GitHub Actions job behind the "test" check. */
+const TEST_JOB = 24_000_001;
 
 describe("implement and CI stages", () => {
-  it("red CI starts a fix round with the failing checks as feedback; the agent's new head goes green to approval", async () => {
+  it("red CI starts a fix round with the failing checks and their job log excerpts as feedback; the agent's new head goes green to approval", async ({ app, gh }) => {
     repositoryBasics(gh);
     const agent = implementer(gh, [H1, H2]);
     reviewing(gh);
     ci(gh, {
       [H1.sha]: [
-        { name: "test", conclusion: "failure", summary: FAILING_SUMMARY },
-        { name: "lint", conclusion: "success" },
+        { name: "test", conclusion: "failure", summary: FAILING_SUMMARY, job: TEST_JOB },
+        { name: "lint", conclusion: "success", job: TEST_JOB + 1 },
       ],
       [H2.sha]: [
         { name: "test", conclusion: "success" },
         { name: "lint", conclusion: "success" },
       ],
     });
+    actionsJobLogs(gh, { [TEST_JOB]: actionsLogFixture("vitest-failure.txt") }, REPO);
 
     await app.deliver(labeled());
     await app.waitForRun(KEY, (run) => run.workflowRunId === 501);
@@ -92,10 +47,18 @@ describe("implement and CI stages", () => {
     expect(second).toMatchObject({ run_id: RUN_ID, round: "1", issue: String(ISSUE), branch: BRANCH });
     const feedback = JSON.parse(second!.feedback) as { source: string; summary: string; items: string[] };
     expect(feedback.source).toBe("ci");
-    expect(feedback.summary).toContain(`CI failed on ${short(H1.sha)}`);
+    expect(feedback.summary).toBe(`CI failed on ${short(H1.sha)}: test (failure)`);
     expect(feedback.items).toHaveLength(1); // the green lint check is no feedback
-    expect(feedback.items[0]).toContain("test (failure)");
-    expect(feedback.items[0]).toContain(FAILING_SUMMARY);
+    const [item] = feedback.items;
+    expect(item!.split("\n").slice(0, 2)).toEqual(["test (failure)", `https://github.com/${REPO.owner}/${REPO.repo}/actions/runs/${ACTIONS_RUN_ID}/job/${TEST_JOB}`]);
+    expect(item).toContain(FAILING_SUMMARY);
+    // The failing job's log, cut down to what the agent needs: the failing step up to its error.
+    expect(item).toContain('Log of the step "npm test" (up to its error; ANSI codes, timestamps and secrets removed):\n```text\n');
+    expect(item).toContain(" FAIL  test/readme-check.test.ts > readme-check > finds a lowercase readme.md");
+    expect(item).toContain("AssertionError: expected false to be true // Object.is equality");
+    expect(item).toContain("Error: Process completed with exit code 1.\n```");
+    expect(item).not.toContain("\u001b");
+    expect(new Set(gh.calls("GET /repos/{owner}/{repo}/actions/jobs/{job_id}/logs").map((call) => call.params.job_id))).toEqual(new Set([String(TEST_JOB)]));
 
     // The agent pushes a fix; its workflow run ends; Conveyor updates the PR, reviews the new
     // commits, reads CI on the new head (green) and waits for a human.
@@ -113,7 +76,11 @@ describe("implement and CI stages", () => {
     expect(gh.calls("POST /repos/{owner}/{repo}/pulls")).toHaveLength(1);
     const update = gh.calls("PATCH /repos/{owner}/{repo}/pulls/{pull_number}").at(-1)!.body as { body: string };
     expect(update.body).toContain("fix round 1");
-    expect(update.body).toContain(`This round addresses ci feedback: CI failed on ${short(H1.sha)}`);
+    expect(update.body).toContain(`This round addresses ci feedback: CI failed on ${short(H1.sha)}: test (failure)`);
+    // The PR body lists the feedback, each check's lines inside its bullet; the status comment names the check only.
+    expect(update.body).toContain(`- test (failure)\n  https://github.com/`);
+    expect(update.body).toContain("\n  AssertionError: expected false to be true // Object.is equality\n");
+    expect(statusBodies(gh).filter((body) => body.includes("AssertionError"))).toEqual([]);
     expect(reviewsPosted(gh).map((review) => review.commit_id)).toEqual([H1.sha, H2.sha]);
     expect(gh.calls("GET /repos/{owner}/{repo}/compare/{basehead}").map((call) => call.params.basehead)).toContain(`${H1.sha}...${H2.sha}`);
     expect(gh.calls("PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge")).toHaveLength(0);
@@ -129,7 +96,7 @@ describe("implement and CI stages", () => {
     gh.done();
   }, 60_000);
 
-  it("parks as needs-human when the workflow succeeds but the branch did not move, with /conveyor retry as the way out", async () => {
+  it("parks as needs-human when the workflow succeeds but the branch did not move, with /conveyor retry as the way out", async ({ app, gh }) => {
     repositoryBasics(gh);
     const agent = implementer(gh, [H1], { expectPr: false });
     agent.push(H1); // the branch is there from before, and the agent will not move it
@@ -162,7 +129,7 @@ describe("implement and CI stages", () => {
     gh.done();
   }, 60_000);
 
-  it("parks with instructions to add the workflow (docs/implementer.md) when the dispatch answers 404", async () => {
+  it("parks with instructions to add the workflow (docs/implementer.md) when the dispatch answers 404", async ({ app, gh }) => {
     repositoryBasics(gh);
     const agent = implementer(gh, [H1], {
       expectPr: false,
@@ -192,14 +159,16 @@ describe("implement and CI stages", () => {
     gh.done();
   }, 60_000);
 
-  it("stops at limits.maxFixRounds and parks with a comment summarising every round", async () => {
+  it("stops at limits.maxFixRounds and parks with a comment summarising every round", async ({ app, gh }) => {
     repositoryBasics(gh, { config: "limits:\n  maxFixRounds: 1\n" });
     const agent = implementer(gh, [H1, H2]);
     reviewing(gh);
     ci(gh, {
       [H1.sha]: [{ name: "test", conclusion: "failure", summary: FAILING_SUMMARY }],
-      [H2.sha]: [{ name: "test", conclusion: "failure", summary: "1 failed: readme-check › ignores READMEs in sub-folders" }],
+      [H2.sha]: [{ name: "test", conclusion: "failure", summary: "1 failed: readme-check › ignores READMEs in sub-folders", job: TEST_JOB }],
     });
+    // By the time CI is read the job's log is gone: the feedback says so instead of failing.
+    actionsJobLogs(gh, { [TEST_JOB]: { status: 410 } }, REPO);
 
     await app.deliver(labeled());
     await app.waitForRun(KEY, (run) => run.workflowRunId === 501);
@@ -222,6 +191,7 @@ describe("implement and CI stages", () => {
     expect(cap).toContain(`- round 1 (ci): CI failed on ${short(H1.sha)}: test (failure)`);
     expect(cap).toContain(`Still open (ci): CI failed on ${short(H2.sha)}: test (failure)`);
     expect(cap).toContain("ignores READMEs in sub-folders");
+    expect(cap).toContain("Log: not available (GitHub answered 410: the job's logs are gone).");
     expect(cap).toContain("`/conveyor retry review`");
 
     const status = await until(() => statusBodies(gh).find((body) => body.includes("needs a human")), "a needs-human status comment");
@@ -243,7 +213,7 @@ describe("implement and CI stages", () => {
 });
 
 describe("what a run must not be fooled by", () => {
-  it("ignores an unrelated workflow, an unknown run in the name, a re-run of an old round and CI that reports outside the ci stage", async () => {
+  it("ignores an unrelated workflow, an unknown run in the name, a re-run of an old round and CI that reports outside the ci stage", async ({ app, gh }) => {
     repositoryBasics(gh);
     const agent = implementer(gh, [H1, H2]);
     reviewing(gh);
@@ -310,7 +280,7 @@ describe("what a run must not be fooled by", () => {
     gh.done();
   }, 60_000);
 
-  it("drops the workflow run of a run that was cancelled meanwhile", async () => {
+  it("drops the workflow run of a run that was cancelled meanwhile", async ({ app, gh }) => {
     repositoryBasics(gh);
     const agent = implementer(gh, [H1], { expectPr: false });
 
@@ -335,16 +305,16 @@ describe("what a run must not be fooled by", () => {
     gh.done();
   }, 60_000);
 
-  it("follows a PR branch force-pushed by a human during ci and pushed again during approval", async () => {
+  it("follows a PR branch force-pushed by a human during ci and pushed again during approval", async ({ app, gh }) => {
     /** A human rewrote the branch: H3 does not descend from H1. */
     const H3: Head = {
       sha: sha("c3"),
-      files: [added("src/readme-check.ts", ["export function hasReadme(files: readonly string[]): boolean {", '  return files.some((file) => /^readme(\\.md)?$/i.test(file));', "}"]), TEST_FILE],
+      files: [added("src/readme-check.ts", ["export function hasReadme(files: readonly string[]): boolean {", '  return files.some((file) => /^readme(\\.md)?$/i.test(file));', "}"]), README_TEST],
     };
     /** Then pushed one more commit on top of H3. */
     const H4: Head = {
       sha: sha("d4"),
-      files: [modified("src/readme-check.ts", '@@ -1,3 +1,3 @@\n-export function hasReadme(files: readonly string[]): boolean {\n-  return files.some((file) => /^readme(\\.md)?$/i.test(file));\n+export function hasReadme(files: Iterable<string>): boolean {\n+  return [...files].some((file) => /^readme(\\.md)?$/i.test(file));\n }', ["export function hasReadme(files: Iterable<string>): boolean {", '  return [...files].some((file) => /^readme(\\.md)?$/i.test(file));', "}"]), TEST_FILE],
+      files: [modified("src/readme-check.ts", '@@ -1,3 +1,3 @@\n-export function hasReadme(files: readonly string[]): boolean {\n-  return files.some((file) => /^readme(\\.md)?$/i.test(file));\n+export function hasReadme(files: Iterable<string>): boolean {\n+  return [...files].some((file) => /^readme(\\.md)?$/i.test(file));\n }', ["export function hasReadme(files: Iterable<string>): boolean {", '  return [...files].some((file) => /^readme(\\.md)?$/i.test(file));', "}"]), README_TEST],
     };
     repositoryBasics(gh);
     // Registered before the implementer's: H1 → H3 is a rewrite, not new commits.

@@ -1,5 +1,6 @@
 // A GitHub repository as the pipeline sees it, faked at HTTP level: the interceptors one whole run
 // needs, so scenario tests read as the story they tell.
+import { actionsJob } from "./github/actions-logs.js";
 import type { FakeGitHub, Reply } from "./github/fake-github.js";
 import { webhook } from "./github/webhooks.js";
 
@@ -113,8 +114,11 @@ export function reviewing(gh: FakeGitHub) {
   gh.on("POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews", { ...REPO, pull_number: PR }, () => ({ status: 200, body: { id: ++nextReview } }), { persist: true, optional: true });
 }
 
-/** The repository's own CI on a sha: the check runs `commits/{sha}/check-runs` lists. */
-export function ci(gh: FakeGitHub, results: Record<string, { name: string; conclusion: string | null; summary?: string; status?: "queued" | "in_progress" | "completed" }[]>) {
+/**
+ * The repository's own CI on a sha: the check runs `commits/{sha}/check-runs` lists. A check with
+ * a `job` is a GitHub Actions job (its log: test/support/github/actions-logs.ts).
+ */
+export function ci(gh: FakeGitHub, results: Record<string, { name: string; conclusion: string | null; summary?: string; status?: "queued" | "in_progress" | "completed"; job?: number }[]>) {
   gh.on("GET /repos/{owner}/{repo}/commits/{ref}/check-runs", REPO, (request) => {
     const name = request.query.check_name;
     const all = (results[request.params.ref!] ?? []).map((check, index) => ({
@@ -124,6 +128,7 @@ export function ci(gh: FakeGitHub, results: Record<string, { name: string; concl
       conclusion: check.conclusion,
       external_id: "",
       html_url: `https://github.com/${REPO.owner}/${REPO.repo}/runs/${100 + index}`,
+      ...(check.job ? actionsJob(check.job, REPO.owner, REPO.repo) : {}),
       output: { title: check.conclusion ?? check.status ?? "", summary: check.summary ?? "", text: "" },
     }));
     const checks = name ? all.filter((check) => check.name === name) : all;

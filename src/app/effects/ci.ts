@@ -2,6 +2,7 @@ import type { EffectOf } from "../../pipeline/effects.js";
 import type { PipelineEvent } from "../../pipeline/events.js";
 import { RetryLaterError } from "../../queue/failures.js";
 import { CHECK_NAME } from "./check-run.js";
+import { logNotes } from "./ci-logs.js";
 import { repoParams, type GitHubContext } from "./octokit.js";
 
 /** Conveyor's own checks (the run's and the review angles') are not the repository's CI. */
@@ -14,9 +15,9 @@ const EXCERPT = 1_500;
 
 /**
  * Reads the repository's checks on a head sha. All required ones completed → ci.finished with
- * the failing checks' names, summaries and an excerpt of their output as feedback; anything still
- * running → nothing (the next check report reads again). No check at all yet → try again a few
- * times, because CI registers its checks a moment after the push; then call it green.
+ * the failing checks as feedback (name, link, output and, for GitHub Actions jobs, a log excerpt);
+ * anything still running → nothing (the next check report reads again). No check at all yet → try
+ * again a few times, because CI registers its checks a moment after the push; then call it green.
  */
 export async function evaluateCi(effect: EffectOf<"evaluate-ci">, context: GitHubContext): Promise<PipelineEvent | null> {
   const { run, octokit } = context;
@@ -33,10 +34,12 @@ export async function evaluateCi(effect: EffectOf<"evaluate-ci">, context: GitHu
     return null;
   }
   const failing = checks.filter((check) => !GREEN.has(check.conclusion ?? ""));
-  const items = failing.map((check) => {
+  const logs = await logNotes(octokit, repoParams(run), failing, context.log);
+  const items = failing.map((check, index) => {
     const output = [check.output.title, check.output.summary, check.output.text].filter(Boolean).join("\n").trim();
     const excerpt = output.length > EXCERPT ? `${output.slice(0, EXCERPT)}…` : output;
-    return `${check.name} (${check.conclusion})${excerpt ? `: ${excerpt}` : ""}${check.html_url ? ` — ${check.html_url}` : ""}`;
+    // The first line names the check (the round's summary lists these); the rest is for the agent.
+    return [`${check.name} (${check.conclusion})`, check.html_url, excerpt, logs[index]].filter(Boolean).join("\n");
   });
   return { type: "ci.finished", at: context.now(), sha: effect.sha, conclusion: failing.length ? "failure" : "success", failing: items };
 }

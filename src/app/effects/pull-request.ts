@@ -16,7 +16,8 @@ function pullRequestBody(run: Run, round: number): string {
   ];
   if (run.feedback && round > 0) {
     lines.push("", `This round addresses ${run.feedback.source} feedback: ${run.feedback.summary}`);
-    for (const item of run.feedback.items.slice(0, 20)) lines.push(`- ${item}`);
+    // An item's later lines (a check's output and log excerpt) stay inside its bullet.
+    for (const item of run.feedback.items.slice(0, 20)) lines.push(`- ${item.replace(/\n/g, "\n  ")}`);
   }
   lines.push("", pullRequestMarker(run.id));
   return lines.join("\n");
