@@ -10,7 +10,7 @@ import { Keys } from "./queue/keys.js";
 import { connectRedis } from "./queue/redis.js";
 import { createQueues } from "./queue/queues.js";
 import { RunStore } from "./queue/run-store.js";
-import { startWorkers, type Workers } from "./queue/workers.js";
+import { startWorkers, type StallSettings, type Workers } from "./queue/workers.js";
 import { createReviewFlow, startReviewWorkers, type ReviewFlow } from "./queue/review-flow.js";
 import { createReviewRound } from "./app/review/round.js";
 import { modelProviderFromSetting, type ModelProvider } from "./reviews/model.js";
@@ -45,6 +45,8 @@ export interface StartOptions {
   models?: ModelProvider;
   /** Worker concurrency overrides (benchmarks, tests). */
   concurrency?: { events?: number; effects?: number; timers?: number };
+  /** BullMQ stalled-job settings (crash tests shorten them); production keeps workers.ts's. */
+  stall?: StallSettings;
 }
 
 /** Octokit retries quick blips (two tries); BullMQ owns the longer backoff across attempts. */
@@ -117,6 +119,7 @@ export async function startConveyor(role: Role, options: StartOptions = {}): Pro
       execute: createEffectExecutor({ getOctokit, reviews: reviewFlow }),
       log,
       concurrency: options.concurrency,
+      stall: options.stall,
     });
     reviewWorkers = startReviewWorkers({
       connection: workerConnection,

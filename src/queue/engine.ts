@@ -9,6 +9,9 @@ import { timerJobData, type Queues } from "./queues.js";
 import { outboxFields, type AppendResult, type ApplyState, type LogSnapshot, type Outcome, type RunStore, type Snapshot, type TimerSlots } from "./run-store.js";
 
 const BATCH = 100;
+
+/** BullMQ's reason for failing a job whose worker died more than maxStalledCount times. */
+export const STALLED_OUT = "job stalled more than allowable limit";
 const MAX_CONFLICTS = 50;
 
 export interface EngineHooks {
@@ -290,7 +293,13 @@ export class Engine {
     // enqueue (or acknowledge), and the sweep's once it died.
     if (drainNow.length || cancels.length) await this.enqueue(key, drainNow, cancels);
     if (last) {
-      if (finished) await this.store.untrack(key);
+      if (finished) {
+        // The run leaves the active set, and with it the sweep's view: whatever is still in its
+        // outbox (ours, or entries of an applier that died before enqueueing them) goes now. Job
+        // ids dedupe what was enqueued already.
+        await this.drain(key);
+        await this.store.untrack(key);
+      }
       // The record is packed once per version: a commit that left the run as it was keeps it packed.
       if (waits(last.run) || last.logLength >= COMPACT_AT) await this.compact(key, waits(last.run) && changed ? last.run : null, last.log);
     }
@@ -370,20 +379,38 @@ export class Engine {
     return this.queues.effects.add(effect.kind, { issueKey: key, runId, effect }, { jobId: effect.id, ...deduplication });
   }
 
+  /** An effect BullMQ gave up on after crashes: park its run with the reason, once. */
+  async reportStalledEffect(job: { issueKey: IssueKey; runId: string; effect: Effect }, times: number): Promise<void> {
+    const event: PipelineEvent = {
+      type: "effect.failed",
+      at: new Date().toISOString(),
+      effectId: job.effect.id,
+      kind: job.effect.kind,
+      error: `the worker running it died ${times} times (crash, kill, out of memory) and the job was given up`,
+    };
+    await this.submit(job.issueKey, event, { source: `${job.effect.id}-failed`, requiresRun: true });
+  }
+
   /**
    * Re-drives runs a crash left behind: events logged but not applied (crash between append and
    * apply), effects committed but not enqueued (crash between commit and drain, whose indexes
-   * are then written again too) and finished runs still listed as active.
+   * are then written again too), finished runs still listed as active, and effect jobs BullMQ
+   * failed because their workers kept dying (reported to the run, in case the worker's own
+   * report died with it).
    */
   async sweep(): Promise<{ woken: number; drained: number }> {
     let woken = 0;
     let drained = 0;
+    for (const job of await this.queues.effects.getFailed(0, 199)) {
+      if (job.failedReason === STALLED_OUT) await this.reportStalledEffect(job.data, job.stalledCounter);
+    }
     const untrack: IssueKey[] = [];
     for (let offset = 0; ; offset += SWEEP_PAGE) {
       const keys = await this.store.activeIssues(SWEEP_PAGE, offset);
       for (const probe of await this.store.probe(keys)) {
         if (probe.unapplied) {
-          await this.wake(probe.key, `sweep-${probe.unapplied}`);
+          // A fresh id each sweep: an apply job BullMQ gave up on must not block the next one.
+          await this.wake(probe.key, `sweep-${probe.unapplied}-${Date.now()}`);
           woken++;
           continue;
         }

@@ -7,16 +7,25 @@ import { UnrecoverableError } from "bullmq";
  */
 export type FailureKind = "transient" | "permanent";
 
-/** Thrown when a job should simply run again a little later (another job holds what it needs). */
+/** Thrown when a job should run again later with backoff: it spends one of the job's attempts. */
 export class RetryLaterError extends Error {
   override name = "RetryLaterError";
+}
+
+/**
+ * Thrown when a job waits for something that ends by itself soon (another worker's claim on the
+ * same effect, GitHub listing what a dispatch created): it runs again shortly without spending an
+ * attempt, so a wait never turns into a failure. The thrower must bound the wait itself.
+ */
+export class WaitError extends Error {
+  override name = "WaitError";
 }
 
 const NETWORK_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "ENOTFOUND", "UND_ERR_SOCKET", "UND_ERR_CONNECT_TIMEOUT"]);
 
 export function classifyFailure(error: unknown): FailureKind {
   if (error instanceof UnrecoverableError) return "permanent";
-  if (error instanceof RetryLaterError) return "transient";
+  if (error instanceof RetryLaterError || error instanceof WaitError) return "transient";
   const candidate = error as { status?: unknown; code?: unknown; cause?: { code?: unknown }; response?: { headers?: Record<string, string> } };
   const status = typeof candidate?.status === "number" ? candidate.status : undefined;
   if (status !== undefined) {

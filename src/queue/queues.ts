@@ -38,8 +38,9 @@ export const JOB_OPTIONS = {
   // Applying is idempotent (the cursor moves atomically), so a finished apply job can go at once.
   events: { attempts: 20, backoff: { type: "exponential", delay: 200, jitter: 0.5 }, removeOnComplete: true, removeOnFail: { age: 7 * 86_400 } },
   // A finished effect job is kept an hour: its result is deduplicated by the seen marks (4 days)
-  // and its outbox entry is acknowledged right after it was enqueued, so nothing re-adds it later
-  // than a sweep after a crash; an executor run again checks its ledger and GitHub first.
+  // and its outbox entry is acknowledged within seconds of being enqueued, so only a sweep after a
+  // crash re-adds it (and the job id still dedupes it); an executor run again after a long outage
+  // checks its ledger and GitHub first.
   effects: {
     attempts: EFFECT_ATTEMPTS,
     backoff: { type: "exponential", delay: 2_000, jitter: 0.5 },

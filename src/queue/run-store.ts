@@ -83,7 +83,6 @@ local m = redis.call('HMGET', KEYS[1], 'version', 'cursor', 'tD', 'tR', 'archive
 if (m[1] or '0') ~= ARGV[1] or (m[2] or '0-0') ~= ARGV[2] then return {0} end
 local acks = tonumber(ARGV[13])
 if acks > 0 then redis.call('HDEL', KEYS[3], unpack(ARGV, 14, 13 + acks)) end
-local queued = redis.call('HLEN', KEYS[3])
 if ARGV[4] ~= '' then
   redis.call('SET', KEYS[4], ARGV[4])
   redis.call('HSET', KEYS[1], 'cursor', ARGV[3], 'version', ARGV[5], 'state', ARGV[6], 'runId', ARGV[7], 'schema', ARGV[8])
@@ -114,7 +113,7 @@ for _, job in ipairs(cancels) do redis.call('HSET', KEYS[3], '-' .. job, '') end
 -- For a run that now waits, what compaction reads (READ_LOG), saving it a round trip.
 local log = {}
 if ARGV[12] == '1' then log = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1000) end
-return {1, queued, redis.call('XLEN', KEYS[2]), cancels, m[5] or '', log}`;
+return {1, redis.call('XLEN', KEYS[2]), cancels, m[5] or '', log}`;
 
 // What compaction reads: the cursor, what is archived already, and the log's entries.
 const READ_LOG = `
@@ -212,8 +211,6 @@ export interface ApplyState {
 /** What a commit did besides landing: for the engine's drain and compaction. */
 export interface Committed {
   ok: boolean;
-  /** Outbox entries that were already there (another applier's, or a crashed drain's). */
-  queuedBefore: number;
   /** Log entries in the stream after the commit. */
   logLength: number;
   /** Timer jobs this commit replaced or dropped, to remove from the timers queue. */
@@ -446,14 +443,13 @@ export class RunStore {
       ...next.outcomes.map((outcome) => JSON.stringify(outcome)),
       ...next.effects.flatMap((effect) => [effect.id, JSON.stringify(effect)]),
     ];
-    const reply = (await this.script("conveyorCommit", this.keys.meta(key), this.keys.log(key), this.keys.outbox(key), this.keys.run(key), ...args)) as [number, number?, number?, string[]?, string?, RawEntry[]?];
-    if (reply[0] !== 1) return { ok: false, queuedBefore: 0, logLength: 0, cancels: [] };
+    const reply = (await this.script("conveyorCommit", this.keys.meta(key), this.keys.log(key), this.keys.outbox(key), this.keys.run(key), ...args)) as [number, number?, string[]?, string?, RawEntry[]?];
+    if (reply[0] !== 1) return { ok: false, logLength: 0, cancels: [] };
     return {
       ok: true,
-      queuedBefore: reply[1]!,
-      logLength: reply[2]!,
-      cancels: reply[3]!,
-      ...(next.readLog ? { log: { cursor: next.cursor, archived: reply[4]!, entries: reply[5]! } } : {}),
+      logLength: reply[1]!,
+      cancels: reply[2]!,
+      ...(next.readLog ? { log: { cursor: next.cursor, archived: reply[3]!, entries: reply[4]! } } : {}),
     };
   }
 
@@ -627,6 +623,11 @@ export class RunStore {
   private async readLog(key: IssueKey, limit = 1000): Promise<LogSnapshot> {
     const [cursor, archived, entries] = (await this.script("conveyorReadLog", this.keys.meta(key), this.keys.log(key), limit)) as [string, string, RawEntry[]];
     return { cursor, archived, entries };
+  }
+
+  /** Sets a ledger field unless it exists; true when this call set it. */
+  async ledgerSetNew(key: IssueKey, field: string, value: string): Promise<boolean> {
+    return (await this.redis.hsetnx(this.keys.ledger(key), ledgerField(key, field), value)) === 1;
   }
 
   async ledgerGet(key: IssueKey, field: string): Promise<string | null> {

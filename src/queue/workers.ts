@@ -5,7 +5,8 @@ import { effectId } from "../pipeline/effect-id.js";
 import type { PipelineEvent } from "../pipeline/events.js";
 import type { Run } from "../pipeline/run.js";
 import type { Engine } from "./engine.js";
-import { classifyFailure, describeFailure } from "./failures.js";
+import { classifyFailure, describeFailure, WaitError } from "./failures.js";
+import { STALLED_OUT } from "./engine.js";
 import type { IssueKey } from "./keys.js";
 import { EFFECT_ATTEMPTS, QUEUE_NAMES, TIMER_ATTEMPTS, TIMER_RETENTION, timerFired, type ApplyJob, type EffectJob, type TimerJob } from "./queues.js";
 import type { RunStore } from "./run-store.js";
@@ -33,14 +34,23 @@ export interface WorkerOptions {
   execute: ExecuteEffect;
   log: Logger;
   concurrency?: { events?: number; effects?: number; timers?: number };
+  /** BullMQ's stalled-job recovery; tests shorten it to see recovery in seconds. */
+  stall?: StallSettings;
+}
+
+export interface StallSettings {
+  lockDuration: number;
+  stalledInterval: number;
+  maxStalledCount: number;
 }
 
 /**
  * Stalled-job settings, chosen on purpose: a worker that dies holds its job's lock for at most
  * `lockDuration` (30 s), the stalled check runs every 15 s, and a job may stall twice before it
- * fails. Every job here is idempotent, so running one again after a crash is always safe.
+ * fails. Every job here is idempotent, so running one again after a crash is always safe; an
+ * effect that stalls out is reported to its run (engine.reportStalledEffect), never lost.
  */
-const STALL = { lockDuration: 30_000, stalledInterval: 15_000, maxStalledCount: 2 } as const;
+export const STALL: StallSettings = { lockDuration: 30_000, stalledInterval: 15_000, maxStalledCount: 2 };
 
 export interface Workers {
   events: Worker<ApplyJob>;
@@ -52,14 +62,15 @@ export interface Workers {
 
 export function startWorkers(options: WorkerOptions): Workers {
   const { connection, prefix, engine, execute, log } = options;
-  const common = { connection, prefix, ...STALL };
+  const stall = options.stall ?? STALL;
+  const common = { connection, prefix, ...stall, lockRenewTime: stall.lockDuration / 2 };
 
   const events = new Worker<ApplyJob>(QUEUE_NAMES.events, (job) => (job.name === "sweep" ? engine.sweep() : engine.apply(job.data.issueKey)), {
     ...common,
     concurrency: options.concurrency?.events ?? 16,
   });
 
-  const effects = new Worker<EffectJob>(QUEUE_NAMES.effects, (job) => runEffect(job, engine, execute, log), {
+  const effects = new Worker<EffectJob>(QUEUE_NAMES.effects, (job, token) => runEffect(job, token, engine, execute, log), {
     ...common,
     concurrency: options.concurrency?.effects ?? 8,
   });
@@ -82,6 +93,11 @@ export function startWorkers(options: WorkerOptions): Workers {
     { ...common, ...TIMER_RETENTION, concurrency: options.concurrency?.timers ?? 4 },
   );
 
+  // BullMQ fails a job whose worker died too often; the run must hear of it (the sweep repeats this).
+  effects.on("failed", (job, error) => {
+    if (job && error.message === STALLED_OUT) engine.reportStalledEffect(job.data, job.stalledCounter).catch((err: unknown) => log.error({ err }, "could not report a stalled-out effect"));
+  });
+
   for (const worker of [events, effects, timers]) {
     worker.on("failed", (job, error) => log.warn({ queue: worker.name, jobId: job?.id, attempts: job?.attemptsMade, err: error }, `job failed: ${error.message}`));
     worker.on("error", (error) => log.error({ queue: worker.name, err: error }, `worker error: ${error.message}`));
@@ -97,7 +113,7 @@ export function startWorkers(options: WorkerOptions): Workers {
   };
 }
 
-async function runEffect(job: Job<EffectJob>, engine: Engine, execute: ExecuteEffect, baseLog: Logger): Promise<string> {
+async function runEffect(job: Job<EffectJob>, token: string | undefined, engine: Engine, execute: ExecuteEffect, baseLog: Logger): Promise<string> {
   const { issueKey, runId } = job.data;
   const effect = job.data.effect as ExecutableEffect;
   const { run } = await engine.load(issueKey);
@@ -115,6 +131,11 @@ async function runEffect(job: Job<EffectJob>, engine: Engine, execute: ExecuteEf
   } catch (error) {
     const kind = classifyFailure(error);
     const what = describeFailure(error);
+    if (error instanceof WaitError && token) {
+      log.info(`effect ${effect.kind} waits: ${what}`);
+      await job.moveToDelayed(Date.now() + 500 + Math.floor(Math.random() * 1_000), token);
+      throw new DelayedError();
+    }
     if (kind === "transient" && !lastAttempt) {
       log.warn({ err: error, attempt: job.attemptsMade + 1 }, `effect ${effect.kind} failed (transient), will retry: ${what}`);
       throw error;

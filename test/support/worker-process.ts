@@ -17,25 +17,13 @@ import { Worker } from "bullmq";
 import { ProbotOctokit } from "probot";
 import { startConveyor } from "../../src/main.js";
 import { createLogger } from "../../src/logger.js";
+import { STALL } from "../../src/queue/workers.js";
 
 const env = process.env;
 const log = createLogger(env.LOG_LEVEL ?? "info").child({ pid: process.pid, slot: env.CONVEYOR_TEST_SLOT });
 
-const stall = env.CONVEYOR_TEST_STALL?.split(",").map(Number);
-if (stall && stall.length >= 2 && stall.every((n) => Number.isInteger(n) && n >= 0)) {
-  // src/queue/workers.ts fixes the stall settings; the constructor calls createLockManager right
-  // after merging the options and before the worker runs, so the options can be adjusted there.
-  const [lockDuration, stalledInterval, maxStalledCount] = stall as [number, number, number | undefined];
-  const proto = Worker.prototype as unknown as { createLockManager(this: { opts: Record<string, unknown> }): void };
-  const original = proto.createLockManager;
-  proto.createLockManager = function (this: { opts: Record<string, unknown> }) {
-    this.opts.lockDuration = lockDuration;
-    this.opts.lockRenewTime = lockDuration / 2;
-    this.opts.stalledInterval = stalledInterval;
-    if (maxStalledCount !== undefined) this.opts.maxStalledCount = maxStalledCount;
-    original.call(this);
-  };
-}
+const [lockDuration, stalledInterval, maxStalledCount] = (env.CONVEYOR_TEST_STALL ?? "").split(",").map(Number);
+const stall = lockDuration && stalledInterval ? { lockDuration, stalledInterval, maxStalledCount: maxStalledCount ?? STALL.maxStalledCount } : undefined;
 
 const [events, effects, timers] = (env.CONVEYOR_TEST_CONCURRENCY ?? "").split(",").map((n) => (n ? Number(n) : undefined));
 
@@ -47,7 +35,7 @@ const Octokit = ProbotOctokit.defaults((options: Record<string, unknown>) => ({
   retry: { retries: 2, retryAfterBaseValue: Number(env.CONVEYOR_TEST_RETRY_BASE_MS ?? 1000) },
 }));
 
-const conveyor = await startConveyor("worker", { env, log, Octokit, concurrency: { events, effects, timers } });
+const conveyor = await startConveyor("worker", { env, log, Octokit, concurrency: { events, effects, timers }, stall });
 // Crash tests read the log afterwards: say which jobs this process found stalled (worker died).
 const workers = conveyor.workers;
 if (workers) {

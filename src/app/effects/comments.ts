@@ -1,4 +1,4 @@
-import { RetryLaterError } from "../../queue/failures.js";
+import { WaitError } from "../../queue/failures.js";
 import type { GitHubContext } from "./octokit.js";
 import { repoParams } from "./octokit.js";
 
@@ -13,7 +13,7 @@ export async function upsertMarkedComment(context: GitHubContext, options: { led
   if (known) return write(context, known, options);
   // Two status updates of one run may run at once; only one of them may create the comment.
   if (!(await store.claim(issueKey, options.ledgerField, options.marker, 30_000))) {
-    throw new RetryLaterError(`another job is creating the comment ${options.ledgerField}; trying again shortly`);
+    throw new WaitError(`another job is creating the comment ${options.ledgerField}; trying again shortly`);
   }
   try {
     return await write(context, (await findMarkedComment(context, options.marker)) ?? null, options);

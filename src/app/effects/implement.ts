@@ -2,7 +2,37 @@ import { DEFAULT_CONFIG } from "../../pipeline/config.js";
 import type { EffectOf } from "../../pipeline/effects.js";
 import type { PipelineEvent } from "../../pipeline/events.js";
 import { branchFor, implementRunName } from "../../pipeline/implementer.js";
+import { WaitError } from "../../queue/failures.js";
 import { PermanentEffectError, repoParams, type GitHubContext } from "./octokit.js";
+
+/** How long GitHub may take to list a workflow run a dispatch created. */
+const LISTING_DELAY_MS = Number(process.env.CONVEYOR_DISPATCH_LISTING_DELAY_MS ?? 60_000);
+
+/**
+ * A previous attempt of this dispatch wrote its intent and died before it recorded the result:
+ * the workflow run it may have created, found by its run name among runs this Conveyor run does
+ * not know yet.
+ */
+async function findDispatchedRun(context: GitHubContext, workflow: string, round: number, intentAt: string): Promise<number | null> {
+  const { run, octokit, store, issueKey } = context;
+  // Workflow runs this Conveyor run recorded already (earlier rounds, the dispatch before a retry).
+  const known = new Set(
+    (await store.history(issueKey)).flatMap((entry) => (entry.kind === "event" && entry.event.type === "implement.dispatched" ? [entry.event.workflowRunId] : [])),
+  );
+  // The newest runs first; created after the intent (minus clock skew between us and GitHub).
+  const since = Date.parse(intentAt) - LISTING_DELAY_MS;
+  const { data } = await octokit.request("GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs", {
+    ...repoParams(run),
+    workflow_id: workflow,
+    event: "workflow_dispatch",
+    per_page: 100,
+  });
+  const name = implementRunName(run.id, round);
+  const ids = data.workflow_runs
+    .filter((candidate) => candidate.display_title === name && Date.parse(candidate.created_at) >= since)
+    .map((candidate) => Number(candidate.id));
+  return ids.filter((id) => !known.has(id)).sort((a, b) => b - a)[0] ?? null;
+}
 
 /** The branch's head commit, or null when the branch does not exist. */
 async function branchHead(context: GitHubContext, branch: string): Promise<string | null> {
@@ -22,7 +52,7 @@ const baseField = (runId: string, round: number) => `branch-base:${runId}:${roun
  * (`return_run_details`), the key that ties the workflow_run webhook back to this round.
  */
 export async function dispatchImplement(effect: EffectOf<"dispatch-implement">, context: GitHubContext): Promise<PipelineEvent> {
-  const { run, octokit, store, issueKey } = context;
+  const { run, store, issueKey } = context;
   // Keyed by effect id: a retry of this very effect reuses the dispatch, a new decision
   // (a retry command, the next round) dispatches again.
   const ledgerField = `dispatch:${effect.id}`;
@@ -30,10 +60,37 @@ export async function dispatchImplement(effect: EffectOf<"dispatch-implement">, 
   if (known) return { type: "implement.dispatched", at: context.now(), round: effect.round, workflowRunId: Number(known) };
   const config = run.config ?? DEFAULT_CONFIG;
   const workflow = config.implement.workflow;
+  const intentField = `dispatch-intent:${effect.id}`;
+  const intent = await store.ledgerGet(issueKey, intentField);
+  if (intent) {
+    // An earlier attempt got as far as dispatching: it may have died after GitHub took it.
+    const adopted = await findDispatchedRun(context, workflow, effect.round, intent);
+    if (adopted !== null) {
+      await store.ledgerSet(issueKey, ledgerField, String(adopted));
+      context.log.info({ workflowRunId: adopted }, "adopted the workflow run an earlier attempt dispatched");
+      return { type: "implement.dispatched", at: context.now(), round: effect.round, workflowRunId: adopted };
+    }
+    if (Date.now() - Date.parse(intent) < LISTING_DELAY_MS && !context.lastAttempt) {
+      throw new WaitError(`an earlier attempt may have dispatched ${workflow}; waiting for GitHub to list its run`);
+    }
+  }
+  return dispatchOnce(effect, context, workflow, ledgerField, intentField, intent);
+}
+
+async function dispatchOnce(effect: EffectOf<"dispatch-implement">, context: GitHubContext, workflow: string, ledgerField: string, intentField: string, intent: string | null): Promise<PipelineEvent> {
+  const { run, octokit, store, issueKey } = context;
+  const config = run.config ?? DEFAULT_CONFIG;
   const branch = branchFor(run.issue.number, run.issue.title);
   const ref = config.implement.ref ?? (await octokit.rest.repos.get(repoParams(run))).data.default_branch;
   // Where the branch stood before the agent ran: "changed" later means it moved from here.
   await store.ledgerSet(issueKey, baseField(run.id, effect.round), (await branchHead(context, branch)) ?? "none");
+  // The intent is the claim: of two executions of this effect (one BullMQ wrongly took for dead),
+  // only the one that writes it first dispatches.
+  if (intent === null) {
+    if (!(await store.ledgerSetNew(issueKey, intentField, context.now()))) throw new WaitError(`another attempt is dispatching ${effect.id}`);
+  } else {
+    await store.ledgerSet(issueKey, intentField, context.now());
+  }
   try {
     const response = await octokit.request("POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches", {
       ...repoParams(run),
