@@ -3,10 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    // The kill -9 crash test runs on its own (`npm run test:crash`): it still finds duplicate
-    // dispatches and stalled-out effects that the next engine changes fix (see issue notes).
-    // The Redis-restart test goes with it: it times out in the full parallel run (passes alone);
-    // open work on the durable-engine issue.
+    // The kill -9 crash test and the Redis-restart test run after this suite, on their own
+    // (vitest.crash.config.ts; `npm test` runs both, `npm run test:crash` only them).
     exclude: ["test/crash/**", "test/integration/redis-restart.test.ts", "**/node_modules/**"],
     globalSetup: ["test/support/redis-server.ts"],
     setupFiles: ["test/support/no-network.ts"],

@@ -114,6 +114,19 @@ function exec(command, commandArgs, env) {
   child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
 
+/** Runs a command to its end; resolves with its exit code. */
+function run(command, commandArgs, env) {
+  return new Promise((resolve) => {
+    const child = spawn(command, commandArgs, { cwd: root, stdio: "inherit", env });
+    const forward = (signal) => child.kill(signal);
+    for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, forward);
+    child.on("exit", (code, signal) => {
+      for (const name of ["SIGINT", "SIGTERM"]) process.off(name, forward);
+      resolve(code ?? (signal ? 1 : 0));
+    });
+  });
+}
+
 const bin = (name) => join(root, "node_modules", ".bin", name);
 
 ensureDependencies();
@@ -130,8 +143,18 @@ switch (task) {
   }
   case "test":
     ensureRedisServer(); // the test setup starts private instances on free ports
-    exec(bin("vitest"), ["run", ...args], process.env);
-    break;
+    if (args.length) {
+      exec(bin("vitest"), ["run", ...args], process.env);
+      break;
+    }
+    // Everything: the suite in parallel, then the kill -9 crash test and the Redis-restart test on
+    // their own (they time worker processes and restarts; next to the parallel suite on a small
+    // machine they measure the machine).
+    {
+      const suite = await run(bin("vitest"), ["run"], process.env);
+      const crash = await run(bin("vitest"), ["run", "--config", "vitest.crash.config.ts"], process.env);
+      process.exit(suite || crash);
+    }
   case "bench":
     ensureRedisServer();
     exec(bin("tsx"), ["bench/run.ts", ...args], process.env);
