@@ -1,7 +1,7 @@
 import { DEFAULT_CONFIG } from "../../pipeline/config.js";
 import type { EffectOf } from "../../pipeline/effects.js";
 import type { PipelineEvent } from "../../pipeline/events.js";
-import { branchFor, implementRunName } from "../../pipeline/implementer.js";
+import { branchFor, feedbackInput, implementRunName } from "../../pipeline/implementer.js";
 import { WaitError } from "../../queue/failures.js";
 import { PermanentEffectError, repoParams, type GitHubContext } from "./octokit.js";
 
@@ -96,7 +96,7 @@ async function dispatchOnce(effect: EffectOf<"dispatch-implement">, context: Git
       ...repoParams(run),
       workflow_id: workflow,
       ref,
-      inputs: { run_id: run.id, round: String(effect.round), issue: String(run.issue.number), branch, feedback: JSON.stringify(effect.feedback ?? null) },
+      inputs: { run_id: run.id, round: String(effect.round), issue: String(run.issue.number), branch, feedback: feedbackInput(effect.feedback ?? null) },
       return_run_details: true,
     });
     const workflowRunId = Number((response.data as { workflow_run_id?: number } | undefined)?.workflow_run_id ?? 0);
