@@ -10,7 +10,7 @@ const USAGE = `Usage: conveyor <command>
   review   review a local diff or git range with the four reviewers (see conveyor review --help)
   runs     list, show, retry, pause, resume or cancel runs (see conveyor runs --help)
   replay   sign and send recorded webhook payloads to a running app (see conveyor replay --help)
-  doctor   check Redis, the app's credentials and installations
+  doctor   check Redis, the app's credentials, installations, and each repository's config and implementer workflow
   schedules  list, trigger, pause, resume or backfill repository schedules (see conveyor schedules --help)`;
 
 async function main(argv: string[]): Promise<number> {

@@ -73,6 +73,15 @@ export function planTimers(base: Run | null, run: Run | null, effects: Effect[])
   return { effects: kept, timers: { D: D ? timerJobId(D.id) : "", R: R ? timerJobId(R.id) : "", clear: !active || newEntry } };
 }
 
+/** GitHub's delivery ids are GUIDs; ingress logs a delivery's events under `<guid>` or `<guid>-<n>`. */
+const DELIVERY_SOURCE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:-\d+)?$/i;
+
+/** `{ deliveryId }` when the event came from a webhook delivery, for the log line that applies it. */
+export function deliveryOf(source: string | undefined): { deliveryId?: string } {
+  const match = source ? DELIVERY_SOURCE.exec(source) : null;
+  return match ? { deliveryId: match[1]! } : {};
+}
+
 /**
  * The durable engine: events go into an issue's log and are folded through `decide`, which
  * commits the run with its effects (the outbox); then the outbox becomes BullMQ jobs. Webhooks
@@ -217,6 +226,8 @@ export class Engine {
     let conflicts = 0;
     let state = initial;
     const drainNow: Effect[] = [];
+    /** The webhook delivery behind an effect, for its job's log lines. */
+    const deliveries = new Map<string, string>();
     const cancels: string[] = [];
     let last: { run: Run; logLength: number; log: LogSnapshot | undefined } | null = null;
     let finished = false;
@@ -239,6 +250,8 @@ export class Engine {
         if (decision.applied) {
           run = decision.run;
           effects.push(...decision.effects);
+          const { deliveryId } = deliveryOf(entry.source);
+          if (deliveryId) for (const effect of decision.effects) deliveries.set(effect.id, deliveryId);
         }
         outcomes.push({
           of: entry.entryId,
@@ -252,7 +265,7 @@ export class Engine {
         const level = decision.applied ? "info" : "warn";
         if (this.log.isLevelEnabled(level)) {
           this.log[level](
-            { runId: run?.id, issueKey: key, event: entry.event.type, source: entry.source, stage: run?.stage, round: run?.round, applied: decision.applied },
+            { runId: run?.id, issueKey: key, event: entry.event.type, source: entry.source, ...deliveryOf(entry.source), stage: run?.stage, round: run?.round, applied: decision.applied },
             decision.applied ? `applied ${entry.event.type}: ${decision.reason}` : `ignored ${entry.event.type}: ${decision.reason}`,
           );
         }
@@ -291,7 +304,7 @@ export class Engine {
     }
     // Only what these commits added: entries left by another applier are that applier's to
     // enqueue (or acknowledge), and the sweep's once it died.
-    if (drainNow.length || cancels.length) await this.enqueue(key, drainNow, cancels);
+    if (drainNow.length || cancels.length) await this.enqueue(key, drainNow, cancels, deliveries);
     if (last) {
       if (finished) {
         // The run leaves the active set, and with it the sweep's view: whatever is still in its
@@ -350,9 +363,9 @@ export class Engine {
    * Enqueues committed effects and removes replaced timer jobs; their outbox entries are then
    * acknowledged with this process's next call for the issue, or shortly (see ACK_DELAY_MS).
    */
-  private async enqueue(key: IssueKey, effects: Effect[], cancels: string[]): Promise<void> {
+  private async enqueue(key: IssueKey, effects: Effect[], cancels: string[], deliveries?: Map<string, string>): Promise<void> {
     await Promise.all([
-      ...effects.map((effect) => (effect.kind === "set-timer" ? this.addTimer(key, effect) : this.addEffect(key, effect))),
+      ...effects.map((effect) => (effect.kind === "set-timer" ? this.addTimer(key, effect) : this.addEffect(key, effect, deliveries?.get(effect.id)))),
       // A timer that is running right now is locked and stays; it fires once, refused as stale.
       ...cancels.map((job) => this.queues.timers.remove(job)),
     ]);
@@ -370,13 +383,13 @@ export class Engine {
     return this.queues.timers.add(effect.timer, timerJobData(key, effect), { jobId: timerJobId(effect.id), delay });
   }
 
-  private addEffect(key: IssueKey, effect: Effect): Promise<unknown> {
+  private addEffect(key: IssueKey, effect: Effect, deliveryId: string | undefined): Promise<unknown> {
     const runId = runIdOf(effect);
     // Status updates coalesce: the job renders the run as stored when it runs, so one waiting
     // job serves every update; one added while it runs is kept and runs after it (BullMQ
     // deduplication with keepLastIfActive), so the status never stays behind the run.
     const deduplication = effect.kind === "post-status" ? { deduplication: { id: `${runId}_status`, keepLastIfActive: true } } : {};
-    return this.queues.effects.add(effect.kind, { issueKey: key, runId, effect }, { jobId: effect.id, ...deduplication });
+    return this.queues.effects.add(effect.kind, { issueKey: key, runId, effect, ...(deliveryId ? { deliveryId } : {}) }, { jobId: effect.id, ...deduplication });
   }
 
   /** An effect BullMQ gave up on after crashes: park its run with the reason, once. */

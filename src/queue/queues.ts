@@ -7,7 +7,8 @@ import type { IssueKey } from "./keys.js";
 export const QUEUE_NAMES = { events: "events", effects: "effects", timers: "timers" } as const;
 
 export interface ApplyJob { issueKey: IssueKey }
-export interface EffectJob { issueKey: IssueKey; runId: string; effect: Effect }
+/** An effect job's data; `deliveryId`: the webhook delivery whose event decided the effect, if one did. */
+export interface EffectJob { issueKey: IssueKey; runId: string; effect: Effect; deliveryId?: string }
 /**
  * A timer job's data: [issue, stage, round, stageStartedAt]; the job's name is the timer's name
  * and its id stands for the set-timer effect. Kept under 64 bytes (with short options) so the job

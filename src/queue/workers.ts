@@ -117,7 +117,7 @@ async function runEffect(job: Job<EffectJob>, token: string | undefined, engine:
   const { issueKey, runId } = job.data;
   const effect = job.data.effect as ExecutableEffect;
   const { run } = await engine.load(issueKey);
-  const log = baseLog.child({ runId, issueKey, effect: effect.kind, effectId: effect.id, stage: run?.stage, round: run?.round });
+  const log = baseLog.child({ runId, issueKey, effect: effect.kind, effectId: effect.id, stage: run?.stage, round: run?.round, ...(job.data.deliveryId ? { deliveryId: job.data.deliveryId } : {}) });
   if (!run || run.id !== runId) {
     log.warn("effect skipped: its run is gone or was replaced by a newer run");
     return "skipped";

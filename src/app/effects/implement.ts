@@ -1,7 +1,7 @@
 import { DEFAULT_CONFIG } from "../../pipeline/config.js";
 import type { EffectOf } from "../../pipeline/effects.js";
 import type { PipelineEvent } from "../../pipeline/events.js";
-import { branchFor, feedbackInput, implementRunName } from "../../pipeline/implementer.js";
+import { branchFor, feedbackInput, IMPLEMENT_INPUTS, implementRunName } from "../../pipeline/implementer.js";
 import { WaitError } from "../../queue/failures.js";
 import { PermanentEffectError, repoParams, type GitHubContext } from "./octokit.js";
 
@@ -114,7 +114,7 @@ async function dispatchOnce(effect: EffectOf<"dispatch-implement">, context: Git
     if (status === 422) {
       throw new PermanentEffectError(
         `GitHub refused to dispatch ${workflow}: ${(error as Error).message}`,
-        `make sure ${workflow} has \`on: workflow_dispatch\` with the inputs run_id, round, issue, branch and feedback (docs/implementer.md), then ${config.commandPrefix} retry`,
+        `make sure ${workflow} has \`on: workflow_dispatch\` with the inputs ${IMPLEMENT_INPUTS.join(", ")} (docs/implementer.md), then ${config.commandPrefix} retry`,
       );
     }
     throw error;

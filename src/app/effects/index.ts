@@ -110,6 +110,8 @@ export function closingSummary(run: Run, marker: string, now: string): string {
 export function createEffectExecutor(deps: { getOctokit: GetOctokit; reviews: ReviewStarter }): ExecuteEffect {
   return async (effect, context) => {
     const octokit = await deps.getOctokit(context.run.repo.installationId);
+    // Each call gets its own Octokit: its request lines then carry the run, stage and round.
+    octokit.log = context.log.child({ name: "github" });
     const handler = handlers[effect.kind] as (effect: ExecutableEffect, context: GitHubContext) => Promise<PipelineEvent | null>;
     return handler(effect, { ...context, octokit, reviews: deps.reviews });
   };
