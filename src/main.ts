@@ -148,6 +148,9 @@ export async function startConveyor(role: Role, options: StartOptions = {}): Pro
       getAppOctokit: () => probot.auth(),
       settings: scheduleSettings,
       log,
+      onFiring: (firing) => {
+        if (firing.reason === "schedule") metrics.scheduleDelaySeconds.observe({ outcome: firing.outcome }, Math.max(0, firing.firedAt - firing.scheduledFor) / 1000);
+      },
     });
   }
 

@@ -37,6 +37,7 @@ export class Metrics {
   readonly llmTokens = this.counter("conveyor_llm_tokens_total", "LLM tokens spent by reviews, by angle", ["angle"]);
   readonly reviewErrors = this.counter("conveyor_review_angle_errors_total", "Angle reviews that failed (LLM errors, invalid model output, GitHub errors), by angle", ["angle"]);
   readonly jobWaitSeconds = this.histogram("conveyor_job_wait_seconds", "Time a job waited in its queue before a worker took it (delayed jobs: from when they were due)", ["queue"], JOB_BUCKETS);
+  readonly scheduleDelaySeconds = this.histogram("conveyor_schedule_firing_delay_seconds", "How long after its due time a schedule firing ran (jitter included), by outcome", ["outcome"], [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600]);
   readonly jobRunSeconds = this.histogram("conveyor_job_duration_seconds", "Time a worker spent on a job, by queue and result", ["queue", "result"], JOB_BUCKETS);
 
   constructor(options: { defaultMetrics?: boolean } = {}) {

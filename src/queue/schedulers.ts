@@ -178,6 +178,8 @@ export interface SchedulersOptions {
   terminalStates?: readonly string[];
   /** Fire job options (tests shorten the backoff). */
   fireJobOptions?: JobsOptions;
+  /** Told of every firing that ended (metrics: how late it ran after its due time). */
+  onFiring?: (firing: { scheduleId: string; outcome: string; reason: FiringLogEntry["reason"]; scheduledFor: number; firedAt: number }) => void;
 }
 
 const LOG_MAXLEN = 100;
@@ -206,6 +208,7 @@ export class Schedulers {
   private readonly bufferPollMs: number;
   private readonly terminal: readonly string[];
   private readonly fireJobOptions: JobsOptions;
+  private readonly onFiring: SchedulersOptions["onFiring"];
 
   constructor(options: SchedulersOptions) {
     this.redis = options.redis;
@@ -213,6 +216,7 @@ export class Schedulers {
     this.keys = options.keys;
     this.log = options.log;
     this.clock = options.clock ?? Date.now;
+    this.onFiring = options.onFiring;
     this.graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
     this.bufferPollMs = options.bufferPollMs ?? 30_000;
     this.terminal = options.terminalStates ?? ["done", "cancelled", "failed"];
@@ -599,6 +603,7 @@ export class Schedulers {
     if (state.buffered === key) multi.hdel(stateKey, "buffered");
     await multi.exec();
     this.log.info({ repoId, scheduleId, firing: key, outcome: entry.outcome, tasks: entry.tasks }, `schedule ${scheduleId}: ${entry.outcome} (${entry.detail})`);
+    this.onFiring?.({ scheduleId, outcome: entry.outcome, reason: entry.reason, scheduledFor: entry.scheduledFor, firedAt: entry.firedAt });
     return { outcome: entry.outcome, tasks: entry.tasks, key };
   }
 

@@ -343,3 +343,19 @@ async function until(probe: () => Promise<boolean>, timeoutMs = 5_000): Promise<
   }
   throw new Error("condition not reached in time");
 }
+
+describe("firing delay", () => {
+  it("tells the onFiring hook (the metric) when each firing ran against its due time", async () => {
+    const seen: { scheduleId: string; outcome: string; reason: string; delayMs: number }[] = [];
+    const observed = testSchedulers({ clock: clock.now, onFiring: (f) => seen.push({ scheduleId: f.scheduleId, outcome: f.outcome, reason: f.reason, delayMs: f.firedAt - f.scheduledFor }) });
+    try {
+      await observed.schedulers.sync(SCHED_REPO, syncInput([hourly()]));
+      const { spawn } = countingSpawn();
+      clock.set(T + 5_000);
+      await observed.schedulers.tick(SCHED_REPO.id, "hourly", T, (data) => observed.schedulers.fire(data, spawn, async () => null));
+      expect(seen).toEqual([{ scheduleId: "hourly", outcome: "fired", reason: "schedule", delayMs: 5_000 }]);
+    } finally {
+      await observed.close();
+    }
+  });
+});

@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { Worker } from "bullmq";
 import { issueKey } from "../../queue/keys.js";
 import type { RunStore } from "../../queue/run-store.js";
-import { registerHousekeeping, ScheduleKeys, Schedulers, SCHEDULE_JOB_OPTIONS, startScheduleWorker, type ScheduleHandlers, type ScheduleJobData, type ScheduleQueue } from "../../queue/schedulers.js";
+import { registerHousekeeping, ScheduleKeys, Schedulers, SCHEDULE_JOB_OPTIONS, startScheduleWorker, type ScheduleHandlers, type ScheduleJobData, type ScheduleQueue, type SchedulersOptions } from "../../queue/schedulers.js";
 import type { GetOctokit, Octokit } from "../effects/octokit.js";
 import { cleanupRuns } from "./cleanup-runs.js";
 import { loadRepoSchedules } from "./load.js";
@@ -29,6 +29,8 @@ export interface SchedulingOptions {
   getAppOctokit: () => Promise<Octokit>;
   settings: ScheduleSettings;
   log: Logger;
+  /** Told of every firing that ended (metrics). */
+  onFiring?: SchedulersOptions["onFiring"];
   clock?: () => number;
   concurrency?: number;
 }
@@ -48,7 +50,7 @@ export interface Scheduling {
 export async function startScheduling(options: SchedulingOptions): Promise<Scheduling> {
   const { queue, store, getOctokit, settings, log } = options;
   const keys = new ScheduleKeys(options.keyPrefix);
-  const schedulers = new Schedulers({ redis: options.redis, queue, keys, log, ...(options.clock ? { clock: options.clock } : {}) });
+  const schedulers = new Schedulers({ redis: options.redis, queue, keys, log, ...(options.clock ? { clock: options.clock } : {}), ...(options.onFiring ? { onFiring: options.onFiring } : {}) });
   const rules = { minPeriodMs: settings.CONVEYOR_SCHEDULE_MIN_PERIOD };
 
   const handlers: ScheduleHandlers = {
