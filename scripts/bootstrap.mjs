@@ -114,8 +114,8 @@ function exec(command, commandArgs, env) {
   child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
 
-/** Runs a command to its end; resolves with its exit code. */
-function run(command, commandArgs, env) {
+/** Runs a command to its end without blocking (signals reach it); resolves with its exit code. */
+function runToEnd(command, commandArgs, env) {
   return new Promise((resolve) => {
     const child = spawn(command, commandArgs, { cwd: root, stdio: "inherit", env });
     const forward = (signal) => child.kill(signal);
@@ -151,10 +151,11 @@ switch (task) {
     // their own (they time worker processes and restarts; next to the parallel suite on a small
     // machine they measure the machine).
     {
-      const suite = await run(bin("vitest"), ["run"], process.env);
-      const crash = await run(bin("vitest"), ["run", "--config", "vitest.crash.config.ts"], process.env);
+      const suite = await runToEnd(bin("vitest"), ["run"], process.env);
+      const crash = await runToEnd(bin("vitest"), ["run", "--config", "vitest.crash.config.ts"], process.env);
       process.exit(suite || crash);
     }
+    break;
   case "bench":
     ensureRedisServer();
     exec(bin("tsx"), ["bench/run.ts", ...args], process.env);
