@@ -20,9 +20,14 @@ export async function gatherNode(_state: ReviewStateType, config: ReviewConfig):
   return { diff: context.diff, files: context.files, mode: context.mode, notes: context.notes };
 }
 
-/** analyze: the angle's deterministic analyzers. One failing analyzer is a note, not a failed angle. */
+/**
+ * analyze: the angle's deterministic analyzers. One failing analyzer is a note, not a failed angle.
+ * It first waits one turn of the event loop, so that beside a model call the call (the slow step)
+ * goes out first and the analyzers' CPU work, large on a large diff, runs while it is pending.
+ */
 export function analyzeNode(analyzers: readonly Analyzer[]) {
-  return (state: ReviewStateType): ReviewUpdate => {
+  return async (state: ReviewStateType): Promise<ReviewUpdate> => {
+    await new Promise((resolve) => setImmediate(resolve));
     const drafts: SourcedDraft[] = [];
     const notes: string[] = [];
     for (const analyzer of analyzers) {

@@ -147,6 +147,21 @@ describe("the compiled review graphs", () => {
     expect(edges).not.toContain("analyze → ask_model");
   });
 
+  it("sends the model call before running the analyzers, which then run while the answer is pending", async () => {
+    const order: string[] = [];
+    const recording: Analyzer = { angle: "quality", rule: "quality/recording", description: "records when it runs", run: () => (order.push("analyzers"), []) };
+    const model = new (class extends FakeListChatModel {
+      override async _generate(messages: BaseMessage[], options: this["ParsedCallOptions"], runManager?: CallbackManagerForLLMRun): Promise<ChatResult> {
+        order.push("model asked");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        order.push("model answered");
+        return super._generate(messages, options, runManager);
+      }
+    })({ responses: [EMPTY] });
+    await runAngleReview({ ...ANGLE_DEFINITIONS.quality, analyzers: [recording] }, { source: stubSource(fixture("base")), model }, { config: DEFAULT_CONFIG, earlier: [] });
+    expect(order).toEqual(["model asked", "analyzers", "model answered"]);
+  });
+
   it("refuses to run without the review's source and model, naming what to call instead", async () => {
     const run = reviewGraph(ANGLE_DEFINITIONS.quality, false).invoke({ angle: "quality", config: DEFAULT_CONFIG, earlier: [] });
     await expect(run).rejects.toThrow("review graph, node gather: the run has no context { source, model }; start reviews with runAngleReview");
