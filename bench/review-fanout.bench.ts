@@ -1,12 +1,13 @@
 // Review fan-out: one review round of the four angles through the real BullMQ flow (a parent per
 // round, a child per angle: createReviewFlow + startReviewWorkers on a private redis-server),
-// each child running the real LangGraph review (runAngleReview: gather → analyze → ask-model →
+// each child running the real LangGraph review (runAngleReview: gather → (ask-model ‖ analyze) →
 // merge) over a fixture diff with a fake chat model of FIXED latency; against the slowest single
 // angle review run alone (the same graph, the same fake latency, no BullMQ) in the same run.
 // ratio = round wall time (flow start → parent completed) / slowest single review: 1.0 means the
 // four angles cost what the slowest one does; 4.0 would mean they ran one after another.
 // Not in the ratio, for diagnosis: the same flow whose children only sleep the model latency
-// (the flow's own cost), and the CPU one angle review uses (the four share one event loop).
+// (the flow's own cost), the CPU one angle review uses, and how long the event loop was busy
+// during a round (the four reviews share one event loop: their CPU work queues up).
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
@@ -91,7 +92,7 @@ export default async function reviewFanout(): Promise<BenchResult> {
   workers.angles.on("failed", (job, error) => waiting.get(job?.data.effectId ?? "")?.reject(new Error(`bench review-fanout: angle ${job?.id} failed: ${error.message}`)));
 
   /** One round of the four angles through the flow: wall time from start to the parent's completion. */
-  async function timedRound(index: number, kind: "bench" | "sleep" = "bench"): Promise<{ wallMs: number; slowestInFlowMs: number }> {
+  async function timedRound(index: number, kind: "bench" | "sleep" = "bench"): Promise<{ wallMs: number; slowestInFlowMs: number; busyMs: number }> {
     const effectId = `${kind}-${index}_review_r0_start-review`;
     const issueKey = kind === "bench" ? `4242-${index}` : `4343-${index}`;
     const job: RoundJob = { issueKey, runId: `${issueKey}-1`, round: 0, sha: `${String(index).padStart(7, "0")}${"f".repeat(33)}`, angles: [...ANGLES], effectId };
@@ -104,12 +105,14 @@ export default async function reviewFanout(): Promise<BenchResult> {
       };
       waiting.set(effectId, { resolve: () => settle(resolve), reject: (error) => settle(() => reject(error)) });
     });
+    const loop = performance.eventLoopUtilization();
     const started = performance.now();
     await flow.start(job);
     await done;
     const wallMs = performance.now() - started;
+    const busyMs = performance.eventLoopUtilization(loop).active;
     const slowestInFlowMs = Math.max(...ANGLES.map((angle) => inFlow.get(`${effectId}/${angle}`) ?? 0));
-    return { wallMs, slowestInFlowMs };
+    return { wallMs, slowestInFlowMs, busyMs };
   }
 
   /** Each angle's review alone, one after another: the slowest is the bare substrate. */
@@ -128,7 +131,8 @@ export default async function reviewFanout(): Promise<BenchResult> {
   }
 
   const sleepingRoundsMs: number[] = [];
-  const runs: { singleMs: Record<Angle, number>; slowestSingleMs: number; wallMs: number; slowestInFlowMs: number; ratio: number }[] = [];
+  const sleepingBusyMs: number[] = [];
+  const runs: { singleMs: Record<Angle, number>; slowestSingleMs: number; wallMs: number; slowestInFlowMs: number; busyMs: number; ratio: number }[] = [];
   try {
     // Warm-up: module code, the graphs' compilation paths, Redis scripts, worker connections.
     await singles();
@@ -136,9 +140,11 @@ export default async function reviewFanout(): Promise<BenchResult> {
     for (let repeat = 1; repeat <= REPEATS; repeat++) {
       const singleMs = await singles();
       const slowestSingleMs = Math.max(...Object.values(singleMs));
-      const { wallMs, slowestInFlowMs } = await timedRound(repeat);
-      runs.push({ singleMs, slowestSingleMs, wallMs, slowestInFlowMs, ratio: wallMs / slowestSingleMs });
-      sleepingRoundsMs.push((await timedRound(repeat, "sleep")).wallMs);
+      const { wallMs, slowestInFlowMs, busyMs } = await timedRound(repeat);
+      runs.push({ singleMs, slowestSingleMs, wallMs, slowestInFlowMs, busyMs, ratio: wallMs / slowestSingleMs });
+      const sleeping = await timedRound(repeat, "sleep");
+      sleepingRoundsMs.push(sleeping.wallMs);
+      sleepingBusyMs.push(sleeping.busyMs);
     }
     // Every round did the real work: one review.finished in its issue's log, with four outcomes.
     for (let index = 0; index <= REPEATS; index++) {
@@ -183,9 +189,12 @@ export default async function reviewFanout(): Promise<BenchResult> {
       flowOverheadMs: round(wallMs - slowestInFlowMs, 1),
       /** CPU of one angle review alone (graph, analyzers, prompt, zod; the model only waits): four of them share one event loop in the flow. */
       cpuMsPerSingleReview: round(median(cpuPerSingleMs), 1),
+      /** Event loop busy during a round (performance.eventLoopUtilization): with reviews, and with children that only sleep. */
+      eventLoopBusyMsPerRound: round(median(runs.map((run) => run.busyMs)), 1),
+      eventLoopBusyMsPerSleepingRound: round(median(sleepingBusyMs), 1),
       sleepingFlowRatio: round(median(sleepingRoundsMs) / LATENCY_MS, 3),
       sleepingRoundsMs: sleepingRoundsMs.map((ms) => round(ms, 1)),
-      allRuns: runs.map((run) => ({ ...run, ratio: round(run.ratio, 3), wallMs: round(run.wallMs, 1), slowestSingleMs: round(run.slowestSingleMs, 1), slowestInFlowMs: round(run.slowestInFlowMs, 1), singleMs: Object.fromEntries(Object.entries(run.singleMs).map(([angle, ms]) => [angle, round(ms, 1)])) })),
+      allRuns: runs.map((run) => ({ ...run, ratio: round(run.ratio, 3), wallMs: round(run.wallMs, 1), busyMs: round(run.busyMs, 1), slowestSingleMs: round(run.slowestSingleMs, 1), slowestInFlowMs: round(run.slowestInFlowMs, 1), singleMs: Object.fromEntries(Object.entries(run.singleMs).map(([angle, ms]) => [angle, round(ms, 1)])) })),
     },
   };
 }

@@ -44,10 +44,9 @@ export function createReviewRound(deps: { store: RunStore; getOctokit: GetOctoki
     async runAngle(job: AngleJob): Promise<AngleResult> {
       const run = await loadRun(job.issueKey, job.runId);
       const config = run.config ?? DEFAULT_CONFIG;
-      const octokit = await getOctokit(run.repo.installationId);
-      const previousSha = await store.ledgerGet(job.issueKey, reviewedField(run.id));
+      const [octokit, previousSha, open] = await Promise.all([getOctokit(run.repo.installationId), store.ledgerGet(job.issueKey, reviewedField(run.id)), earlierFindings(job.issueKey, run.id)]);
       const source = githubReviewSource(octokit, { owner: run.repo.owner, repo: run.repo.name, pullNumber: run.pr!.number, headSha: job.sha, previousSha, related: job.angle === "architecture" ? relatedFiles : undefined }, shared);
-      const earlier = (await earlierFindings(job.issueKey, run.id)).filter((finding) => finding.angle === job.angle);
+      const earlier = open.filter((finding) => finding.angle === job.angle);
       try {
         const model = await models(job.angle, config);
         const review = await runAngleReview(ANGLE_DEFINITIONS[job.angle], { source, model }, { config, earlier });
