@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { runLogger } from "../../logger.js";
 import { DEFAULT_CONFIG } from "../../pipeline/config.js";
 import type { PipelineEvent } from "../../pipeline/events.js";
 import type { Run } from "../../pipeline/run.js";
@@ -55,7 +56,7 @@ export function createReviewRound(deps: { store: RunStore; getOctokit: GetOctoki
         if (error instanceof ModelOutputError) return { angle: job.angle, status: "failed", error: error.message, tokens: error.tokens };
         // Transient (GitHub 5xx, LLM 429, network): BullMQ retries this angle alone.
         if (classifyFailure(error) === "transient") throw error;
-        log.error({ err: error, runId: run.id, angle: job.angle }, `the ${job.angle} review failed`);
+        runLogger(log, run, { issueKey: job.issueKey, angle: job.angle }).error({ err: error }, `the ${job.angle} review failed`);
         return { angle: job.angle, status: "failed", error: describeFailure(error), tokens: 0 };
       }
     },
@@ -66,7 +67,7 @@ export function createReviewRound(deps: { store: RunStore; getOctokit: GetOctoki
       const earlier = await earlierFindings(job.issueKey, run.id);
       const summary = summariseRound({ results, earlier, config });
       const octokit = await getOctokit(run.repo.installationId);
-      const context: GitHubContext = { run, issueKey: job.issueKey, store, log, octokit, now: () => new Date().toISOString(), lastAttempt: false };
+      const context: GitHubContext = { run, issueKey: job.issueKey, store, log: runLogger(log, run, { issueKey: job.issueKey }), octokit, now: () => new Date().toISOString(), lastAttempt: false };
       // The whole PR's diff: inline comments may go on any line of it, not only the newest commits'.
       const { diff } = await loadPullRequestDiff(octokit, { owner: run.repo.owner, repo: run.repo.name, pullNumber: run.pr!.number, headSha: job.sha, previousSha: null }, shared);
       await publishReview(context, { round: job.round, sha: job.sha, summary, diff });
