@@ -6,7 +6,7 @@ import { TERMINAL_STATES, type Run } from "../pipeline/run.js";
 import { digest } from "./codec.js";
 import type { IssueKey } from "./keys.js";
 import { timerJobData, type Queues } from "./queues.js";
-import { outboxFields, type AppendResult, type ApplyState, type LogSnapshot, type Outcome, type RunStore, type Snapshot, type TimerSlots } from "./run-store.js";
+import { outboxFields, SEEN_TTL_SECONDS, type AppendResult, type ApplyState, type LogSnapshot, type Outcome, type RunStore, type Snapshot, type TimerSlots } from "./run-store.js";
 
 const BATCH = 100;
 
@@ -414,8 +414,11 @@ export class Engine {
   async sweep(): Promise<{ woken: number; drained: number }> {
     let woken = 0;
     let drained = 0;
+    // Reported again each sweep (the run's log dedupes by source), but only while that dedupe
+    // lasts: older failed jobs stay on the queue board for operators and are left alone.
+    const since = Date.now() - (SEEN_TTL_SECONDS - 86_400) * 1000;
     for (const job of await this.queues.effects.getFailed(0, 199)) {
-      if (job.failedReason === STALLED_OUT) await this.reportStalledEffect(job.data, job.stalledCounter);
+      if (job.failedReason === STALLED_OUT && (job.finishedOn ?? 0) >= since) await this.reportStalledEffect(job.data, job.stalledCounter);
     }
     const untrack: IssueKey[] = [];
     for (let offset = 0; ; offset += SWEEP_PAGE) {

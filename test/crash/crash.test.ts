@@ -512,7 +512,9 @@ describe("crash safety", () => {
       // entry for the periodic sweep (every minute on some worker): run that sweep now.
       const settleStart = Date.now();
       await h.engine.sweep();
-      const unsettled = await settle(h, keys, 25_000);
+      // 45 s: a worker killed while it created a comment holds that claim until it expires (30 s,
+      // src/app/effects/comments.ts); the status update waiting on it lands right after.
+      const unsettled = await settle(h, keys, 45_000);
       settleMs = Date.now() - settleStart;
 
       const lost = results.flatMap((result) => (result.status === "rejected" ? [(result.reason as Error).message] : []));

@@ -80,7 +80,10 @@ it("continues a run after Redis restarts with its AOF", async () => {
     expect(parked.version).toBe(before.version + 1);
     expect(parked.reason?.what).toMatch(/agent crashed|failed/);
   } finally {
-    await workers.close();
+    // Bounded, as src/main.ts bounds it with SHUTDOWN_TIMEOUT_MS: after a Redis restart a BullMQ
+    // worker's blocking client can stay "reconnecting" and close() then never resolves
+    // (taskforcesh/bullmq#4656); the connections are dropped below either way.
+    await Promise.race([workers.close(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
     await queues.close();
     redis.disconnect();
     workerConnection.disconnect();
