@@ -86,9 +86,11 @@ describe("log context of a run's work", { timeout: 60_000 }, () => {
     // The event a delivery caused is applied on a line that names the delivery.
     expect(work.find((line) => line.event === "issue.labeled")).toMatchObject({ source: label.id, deliveryId: label.id, stage: "intake" });
     expect(work.find((line) => line.event === "command.received")).toMatchObject({ source: command.id, deliveryId: command.id, stage: "implement" });
-    // So do the lines of the effects such an event decided (the effect job carries the delivery).
-    const all = lines().filter(aboutTheRun);
-    expect(all.filter((line) => line.effect !== undefined && line.deliveryId === command.id).map((line) => line.effect)).not.toEqual([]);
+    // So do the lines of the effects such an event decided (the effect job carries the delivery);
+    // those jobs may still be running when the command's event is applied.
+    const fromCommand = () => lines().filter((line) => aboutTheRun(line) && line.effect !== undefined && line.deliveryId === command.id);
+    await until(async () => fromCommand().length > 0, "a line of an effect the command decided, naming its delivery");
+    for (const line of fromCommand()) expect(line, line.msg).toMatchObject({ runId: RUN_ID, stage: expect.any(String), round: 0 });
   });
 
   // Probot's Octokit logs every GitHub request at debug level; the effect hands it its own logger.
