@@ -9,10 +9,10 @@ import { timerJobData, type Queues } from "./queues.js";
 import { outboxFields, SEEN_TTL_SECONDS, type AppendResult, type ApplyState, type LogSnapshot, type Outcome, type RunStore, type Snapshot, type TimerSlots } from "./run-store.js";
 
 const BATCH = 100;
+const MAX_CONFLICTS = 50;
 
 /** BullMQ's reason for failing a job whose worker died more than maxStalledCount times. */
 export const STALLED_OUT = "job stalled more than allowable limit";
-const MAX_CONFLICTS = 50;
 
 export interface EngineHooks {
   onApplied?(before: Run | null, event: PipelineEvent, after: Run | null, applied: boolean, key: IssueKey): void;
@@ -246,12 +246,12 @@ export class Engine {
           continue;
         }
         const decision = this.decideSafely(run, entry.event, entry.entryId);
+        const delivery = deliveryOf(entry.source);
         observed?.push([run, entry.event, decision.applied ? decision.run : run, decision.applied]);
         if (decision.applied) {
           run = decision.run;
           effects.push(...decision.effects);
-          const { deliveryId } = deliveryOf(entry.source);
-          if (deliveryId) for (const effect of decision.effects) deliveries.set(effect.id, deliveryId);
+          if (delivery.deliveryId) for (const effect of decision.effects) deliveries.set(effect.id, delivery.deliveryId);
         }
         outcomes.push({
           of: entry.entryId,
@@ -265,7 +265,7 @@ export class Engine {
         const level = decision.applied ? "info" : "warn";
         if (this.log.isLevelEnabled(level)) {
           this.log[level](
-            { runId: run?.id, issueKey: key, event: entry.event.type, source: entry.source, ...deliveryOf(entry.source), stage: run?.stage, round: run?.round, applied: decision.applied },
+            { runId: run?.id, issueKey: key, event: entry.event.type, source: entry.source, ...delivery, stage: run?.stage, round: run?.round, applied: decision.applied },
             decision.applied ? `applied ${entry.event.type}: ${decision.reason}` : `ignored ${entry.event.type}: ${decision.reason}`,
           );
         }

@@ -17,16 +17,17 @@ const handlers: Handlers = {
   "load-config": (_effect, context) => loadConfig(context),
 
   "post-status": async (_effect, context) => {
-    // Rendered from the run as stored now, not as it was when the effect was decided. Two updates
-    // of one run can still race (or an Octokit retry land late): whoever finishes writing looks
-    // again and writes once more if the run moved meanwhile, so the last write shows the last state.
+    // Rendered from the run as stored when the job started (the worker read it just now), not as
+    // it was when the effect was decided. Two updates of one run can still race (or an Octokit
+    // retry land late): whoever finishes writing looks again and writes once more if the run moved
+    // meanwhile, so the last write shows the last state.
+    let current = context.run;
     for (let pass = 0; pass < 5; pass++) {
-      const { run } = await context.store.load(context.issueKey);
-      const current = run && run.id === context.run.id ? run : context.run;
       await upsertMarkedComment(context, { ledgerField: `status-comment:${current.id}`, marker: runMarker(current.id), body: renderStatusComment(current), edit: true });
       await upsertCheckRun(context, current);
-      const after = (await context.store.load(context.issueKey)).run;
+      const { run: after } = await context.store.load(context.issueKey);
       if (!after || after.id !== current.id || after.version === current.version) break;
+      current = after;
     }
     return null;
   },
