@@ -61,9 +61,7 @@ export class Sessions {
   verify(value: string, now = Date.now()): Principal | null {
     const [payload, signature, ...rest] = value.split(".");
     if (!payload || !signature || rest.length > 0) return null;
-    const expected = Buffer.from(this.#sign(payload));
-    const given = Buffer.from(signature);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+    if (!sameSecret(signature, this.#sign(payload))) return null;
     try {
       const data = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { kind?: unknown; login?: unknown; exp?: unknown };
       if (typeof data.exp !== "number" || data.exp * 1000 <= now) return null;

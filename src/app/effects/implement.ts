@@ -1,4 +1,4 @@
-import { DEFAULT_CONFIG } from "../../pipeline/config.js";
+import { DEFAULT_CONFIG, type RepoConfig } from "../../pipeline/config.js";
 import type { EffectOf } from "../../pipeline/effects.js";
 import type { PipelineEvent } from "../../pipeline/events.js";
 import { branchFor, feedbackInput, IMPLEMENT_INPUTS, implementRunName } from "../../pipeline/implementer.js";
@@ -74,12 +74,14 @@ export async function dispatchImplement(effect: EffectOf<"dispatch-implement">, 
       throw new WaitError(`an earlier attempt may have dispatched ${workflow}; waiting for GitHub to list its run`);
     }
   }
-  return dispatchOnce(effect, context, workflow, ledgerField, intentField, intent);
+  return dispatchOnce(effect, context, config, { ledgerField, intentField, intent });
 }
 
-async function dispatchOnce(effect: EffectOf<"dispatch-implement">, context: GitHubContext, workflow: string, ledgerField: string, intentField: string, intent: string | null): Promise<PipelineEvent> {
+/** The dispatch itself, claimed through its intent field; `intent`: an earlier attempt's, if any. */
+async function dispatchOnce(effect: EffectOf<"dispatch-implement">, context: GitHubContext, config: RepoConfig, ledger: { ledgerField: string; intentField: string; intent: string | null }): Promise<PipelineEvent> {
   const { run, octokit, store, issueKey } = context;
-  const config = run.config ?? DEFAULT_CONFIG;
+  const { ledgerField, intentField, intent } = ledger;
+  const workflow = config.implement.workflow;
   const branch = branchFor(run.issue.number, run.issue.title);
   const ref = config.implement.ref ?? (await octokit.rest.repos.get(repoParams(run))).data.default_branch;
   // Where the branch stood before the agent ran: "changed" later means it moved from here.

@@ -1,5 +1,5 @@
 import type { PipelineEvent } from "../../pipeline/events.js";
-import type { Run } from "../../pipeline/run.js";
+import { Stage, type Run } from "../../pipeline/run.js";
 import type { ExecutableEffect, ExecuteEffect } from "../../queue/workers.js";
 import { renderStatusComment, runMarker } from "../status-comment.js";
 import { upsertMarkedComment } from "./comments.js";
@@ -103,7 +103,7 @@ export function closingSummary(run: Run, marker: string, now: string): string {
     for (const review of run.reviews) lines.push(`| ${review.angle} | ${review.status} | ${review.blocking} | ${review.total} |`);
   }
   lines.push("", `- fix rounds: ${run.round}`, `- approvals: ${run.approvals.map((approval) => `@${approval.login}`).join(", ") || "none needed"}`, `- LLM tokens: ${run.tokens.toLocaleString("en-US")}`);
-  lines.push(`- stages: ${["intake", "implement", "review", "ci", "approval", "merge", "close"].join(" → ")}; started ${run.createdAt}, finished ${now}`);
+  lines.push(`- stages: ${Stage.options.join(" → ")}; started ${run.createdAt}, finished ${now}`);
   return lines.join("\n");
 }
 

@@ -23,6 +23,23 @@ export function repoParams(run: Run) {
   return { owner: run.repo.owner, repo: run.repo.name };
 }
 
+/**
+ * The first of `paths` that exists in the run's repository (at `ref`, else the default branch),
+ * as raw text; null when none does. For files with conventional alternative homes (CODEOWNERS,
+ * the pull request template).
+ */
+export async function readFirstFile(context: GitHubContext, paths: readonly string[], ref?: string): Promise<string | null> {
+  for (const path of paths) {
+    try {
+      const { data } = await context.octokit.rest.repos.getContent({ ...repoParams(context.run), path, ...(ref ? { ref } : {}), mediaType: { format: "raw" } });
+      if (typeof data === "string") return data;
+    } catch (error) {
+      if ((error as { status?: number }).status !== 404) throw error;
+    }
+  }
+  return null;
+}
+
 /** An error that fails the effect for good, with what a human should do about it. */
 export class PermanentEffectError extends Error {
   override name = "PermanentEffectError";

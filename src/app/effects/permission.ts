@@ -2,7 +2,7 @@ import { DEFAULT_CONFIG } from "../../pipeline/config.js";
 import type { EffectOf } from "../../pipeline/effects.js";
 import type { Guarded, Permission, PipelineEvent } from "../../pipeline/events.js";
 import { CODEOWNERS_PATHS, ownersOf, parseCodeowners } from "../codeowners.js";
-import { repoParams, type GitHubContext } from "./octokit.js";
+import { readFirstFile, repoParams, type GitHubContext } from "./octokit.js";
 
 async function permissionOf(context: GitHubContext, login: string): Promise<Permission> {
   try {
@@ -23,18 +23,6 @@ async function isTeamMember(context: GitHubContext, team: string, login: string)
     if ((error as { status?: number }).status === 404) return false;
     throw error;
   }
-}
-
-async function readCodeowners(context: GitHubContext): Promise<string | null> {
-  for (const path of CODEOWNERS_PATHS) {
-    try {
-      const { data } = await context.octokit.rest.repos.getContent({ ...repoParams(context.run), path, mediaType: { format: "raw" } });
-      if (typeof data === "string") return data;
-    } catch (error) {
-      if ((error as { status?: number }).status !== 404) throw error;
-    }
-  }
-  return null;
 }
 
 /** Whether `owner` (`@user` or `@org/team`) is this reviewer. */
@@ -60,7 +48,7 @@ async function eligibility(context: GitHubContext, login: string): Promise<{ ok:
   for (const team of teams) if (await isTeamMember(context, team, login)) return { ok: true, why: `member of ${team}` };
   const allowed = [...users.map((user) => `@${user}`), ...teams.map((team) => `@${team}`)];
   if (codeowners && context.run.pr) {
-    const text = await readCodeowners(context);
+    const text = await readFirstFile(context, CODEOWNERS_PATHS);
     if (text) {
       const parsed = parseCodeowners(text);
       const files = await context.octokit.paginate(context.octokit.rest.pulls.listFiles, { ...repoParams(context.run), pull_number: context.run.pr.number, per_page: 100 });

@@ -2,7 +2,7 @@ import { branchFor } from "../../pipeline/implementer.js";
 import type { EffectOf } from "../../pipeline/effects.js";
 import type { PipelineEvent } from "../../pipeline/events.js";
 import type { Run } from "../../pipeline/run.js";
-import { PermanentEffectError, repoParams, type GitHubContext } from "./octokit.js";
+import { PermanentEffectError, readFirstFile, repoParams, type GitHubContext } from "./octokit.js";
 
 export function pullRequestMarker(runId: string): string {
   return `<!-- conveyor:pr=${runId} -->`;
@@ -23,20 +23,9 @@ function pullRequestBody(run: Run, round: number): string {
   return lines.join("\n");
 }
 
+/** Where GitHub looks for a pull request template; the PR body follows the first one found. */
 const TEMPLATE_PATHS = [".github/pull_request_template.md", ".github/PULL_REQUEST_TEMPLATE.md", "pull_request_template.md", "PULL_REQUEST_TEMPLATE.md", "docs/pull_request_template.md"];
 
-/** The repository's pull request template, which the PR body follows when there is one. */
-async function pullRequestTemplate(context: GitHubContext, ref: string): Promise<string | null> {
-  for (const path of TEMPLATE_PATHS) {
-    try {
-      const { data } = await context.octokit.rest.repos.getContent({ ...repoParams(context.run), path, ref, mediaType: { format: "raw" } });
-      if (typeof data === "string") return data;
-    } catch (error) {
-      if ((error as { status?: number }).status !== 404) throw error;
-    }
-  }
-  return null;
-}
 
 /**
  * Opens the run's pull request, or updates it in a later round. The branch name is the key:
@@ -54,7 +43,7 @@ export async function openPullRequest(effect: EffectOf<"open-pr">, context: GitH
     return { type: "pr.opened", at: context.now(), round: effect.round, pr: { number: found.number, branch, headSha: found.head.sha } };
   }
   const base = run.config?.implement.ref ?? (await octokit.rest.repos.get(params)).data.default_branch;
-  const template = await pullRequestTemplate(context, base);
+  const template = await readFirstFile(context, TEMPLATE_PATHS, base);
   try {
     const { data } = await octokit.rest.pulls.create({ ...params, head: branch, base, title: run.issue.title, body: template ? `${template.trim()}\n\n---\n\n${body}` : body });
     return { type: "pr.opened", at: context.now(), round: effect.round, pr: { number: data.number, branch, headSha: data.head.sha } };
