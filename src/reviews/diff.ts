@@ -134,12 +134,14 @@ export function diffFromPullRequestFiles(files: readonly PullRequestFile[]): Par
     const status = file.status === "removed" ? "deleted" : file.status === "added" ? "added" : file.status === "renamed" ? "renamed" : "modified";
     // GitHub sends no patch for binary files, for very large diffs and for pure renames.
     const pureRename = status === "renamed" && (file.changes ?? 0) === 0;
+    const noPatch = !file.patch && status !== "deleted" && !pureRename;
+    const binary = noPatch && BINARY_EXTENSIONS.test(file.filename);
     parsed.push({
       path: file.filename,
       previousPath: file.previous_filename ?? null,
       status,
-      binary: !file.patch && status !== "deleted" && !pureRename && BINARY_EXTENSIONS.test(file.filename),
-      ...(!file.patch && status !== "deleted" && !pureRename && !BINARY_EXTENSIONS.test(file.filename) ? { tooLarge: true } : {}),
+      binary,
+      ...(noPatch && !binary ? { tooLarge: true } : {}),
       added: one?.added ?? [],
       removed: one?.removed ?? [],
       commentable: one?.commentable ?? new Set(),

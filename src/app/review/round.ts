@@ -14,7 +14,7 @@ import { ModelOutputError, type ModelProvider } from "../../reviews/model.js";
 import { summariseRound, type AngleResult } from "../../reviews/round.js";
 import { githubReviewSource, loadPullRequestDiff } from "../../reviews/sources/github.js";
 import { SharedLoads } from "../../reviews/sources/shared-loads.js";
-import type { GetOctokit, GitHubContext } from "../effects/octokit.js";
+import { repoParams, type GetOctokit, type GitHubContext } from "../effects/octokit.js";
 import { publishAngleChecks, publishReview } from "./publish.js";
 
 const openField = (runId: string) => `findings:${runId}`;
@@ -46,7 +46,7 @@ export function createReviewRound(deps: { store: RunStore; getOctokit: GetOctoki
       const run = await loadRun(job.issueKey, job.runId);
       const config = run.config ?? DEFAULT_CONFIG;
       const [octokit, previousSha, open] = await Promise.all([getOctokit(run.repo.installationId), store.ledgerGet(job.issueKey, reviewedField(run.id)), earlierFindings(job.issueKey, run.id)]);
-      const source = githubReviewSource(octokit, { owner: run.repo.owner, repo: run.repo.name, pullNumber: run.pr!.number, headSha: job.sha, previousSha, related: job.angle === "architecture" ? relatedFiles : undefined }, shared);
+      const source = githubReviewSource(octokit, { ...repoParams(run), pullNumber: run.pr!.number, headSha: job.sha, previousSha, related: job.angle === "architecture" ? relatedFiles : undefined }, shared);
       const earlier = open.filter((finding) => finding.angle === job.angle);
       try {
         const model = await models(job.angle, config);
@@ -69,7 +69,7 @@ export function createReviewRound(deps: { store: RunStore; getOctokit: GetOctoki
       const octokit = await getOctokit(run.repo.installationId);
       const context: GitHubContext = { run, issueKey: job.issueKey, store, log: runLogger(log, run, { issueKey: job.issueKey }), octokit, now: () => new Date().toISOString(), lastAttempt: false };
       // The whole PR's diff: inline comments may go on any line of it, not only the newest commits'.
-      const { diff } = await loadPullRequestDiff(octokit, { owner: run.repo.owner, repo: run.repo.name, pullNumber: run.pr!.number, headSha: job.sha, previousSha: null }, shared);
+      const { diff } = await loadPullRequestDiff(octokit, { ...repoParams(run), pullNumber: run.pr!.number, headSha: job.sha, previousSha: null }, shared);
       await publishReview(context, { round: job.round, sha: job.sha, summary, diff });
       await publishAngleChecks(context, { round: job.round, sha: job.sha, summary });
       await store.ledgerSet(job.issueKey, openField(run.id), JSON.stringify(summary.open));

@@ -4,7 +4,8 @@ import picomatch from "picomatch";
 import type { Analyzer, AnalyzerInput } from "../analyzer.js";
 import type { DiffFile } from "../diff.js";
 import type { FindingDraft } from "../finding.js";
-import { changedLines, lineRuns, onePerLine, previousContent, reviewableFiles } from "./diff-helpers.js";
+import { reviewableFiles } from "../security/support.js";
+import { lineRuns, onePerLine, previousContent } from "./diff-helpers.js";
 import { buildImportGraph, cycleKey, describeCycle, runtimePath } from "./graph.js";
 import { candidatePaths, importLanguage, isRelativeSpecifier, parseImports, resolveImport } from "./imports.js";
 import type { ImportRef } from "./imports.js";
@@ -47,7 +48,7 @@ function importsInRuns(path: string, lines: DiffFile["added"]): ImportRef[] {
 /** The imports a diff file adds, in source order. */
 export function addedImports(file: DiffFile, input: AnalyzerInput, exists: (path: string) => boolean): AddedImport[] {
   if (file.status === "deleted" || file.binary || !importLanguage(file.path)) return [];
-  const { added, removed } = changedLines(file);
+  const { added, removed } = file;
   const addedAt = new Set(added.map((line) => line.line));
   const content = input.files.get(file.path);
   const oldPath = file.previousPath ?? file.path;
@@ -119,7 +120,7 @@ export const layerViolations: Analyzer = {
     if (!layers.length) return [];
     const exists = knownPaths(input);
     const findings: FindingDraft[] = [];
-    for (const file of reviewableFiles(input.diff.files)) {
+    for (const file of reviewableFiles(input.diff)) {
       const rules = layers.filter((layer) => layer.isFrom(file.path));
       if (!rules.length) continue;
       for (const imported of addedImports(file, input, exists)) {
@@ -158,7 +159,7 @@ export const importCycles: Analyzer = {
     const exists = knownPaths(input);
     const deleted = new Set(input.diff.files.filter((file) => file.status === "deleted").map((file) => file.path));
     const graph = new Map(buildImportGraph(new Map([...input.files].filter(([path]) => !deleted.has(path))), exists));
-    const changed = reviewableFiles(input.diff.files).map((file) => ({ file, imports: addedImports(file, input, exists) }));
+    const changed = reviewableFiles(input.diff).map((file) => ({ file, imports: addedImports(file, input, exists) }));
     // A changed file whose content the review lacks still contributes the imports its added lines show.
     for (const { file, imports } of changed) {
       if (graph.has(file.path) || !importLanguage(file.path)) continue;

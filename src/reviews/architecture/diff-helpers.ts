@@ -2,38 +2,7 @@
 import type { DiffFile, DiffLine } from "../diff.js";
 import type { FindingDraft } from "../finding.js";
 import { SEVERITY_RANK } from "../finding.js";
-
-const NO_NEWLINE = " No newline at end of file";
-
-/**
- * The added/removed lines of a file without the `\ No newline at end of file` markers, which
- * parse-diff reports as one more change carrying the previous change's line number.
- */
-export function changedLines(file: DiffFile): { added: DiffLine[]; removed: DiffLine[] } {
-  const clean = (lines: readonly DiffLine[]) => {
-    const seen = new Set<number>();
-    const kept: DiffLine[] = [];
-    for (const line of lines) {
-      if (line.text === NO_NEWLINE && seen.has(line.line)) continue;
-      seen.add(line.line);
-      kept.push(line);
-    }
-    return kept;
-  };
-  return { added: clean(file.added), removed: clean(file.removed) };
-}
-
-/** The files an analyzer looks at: not deleted, not binary. */
-export function reviewableFiles(files: readonly DiffFile[]): DiffFile[] {
-  return files.filter((file) => file.status !== "deleted" && !file.binary);
-}
-
-/** Lines of a text, without the empty string after a final newline. */
-export function splitLines(content: string): string[] {
-  const lines = content.split(/\r?\n/);
-  if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
-  return lines;
-}
+import { splitLines } from "../security/support.js";
 
 /**
  * The file as it was before the change, rebuilt from its new content and the diff: the lines the
@@ -41,7 +10,7 @@ export function splitLines(content: string): string[] {
  * content does not match the diff (a stale or different version), so callers fall back to the diff.
  */
 export function previousContent(file: DiffFile, newContent: string): string | null {
-  const { added, removed } = changedLines(file);
+  const { added, removed } = file;
   const lines = splitLines(newContent);
   const addedAt = new Set<number>();
   for (const line of added) {
@@ -107,20 +76,13 @@ export function lineRuns(lines: readonly DiffLine[]): { text: string; lineAt: (r
  */
 export function hunkSides(file: DiffFile): { after: DiffLine[][]; before: DiffLine[][] } {
   const hunks = file.hunks ?? [];
-  if (!hunks.length) {
-    const { added, removed } = changedLines(file);
-    return { after: consecutive(added), before: consecutive(removed) };
-  }
+  if (!hunks.length) return { after: consecutive(file.added), before: consecutive(file.removed) };
   const after: DiffLine[][] = [];
   const before: DiffLine[][] = [];
   for (const hunk of hunks) {
     const newSide: DiffLine[] = [];
     const oldSide: DiffLine[] = [];
-    let previous: { kind: string; line: number } | null = null;
     for (const line of hunk.lines) {
-      const marker = line.text === NO_NEWLINE && previous !== null && previous.line === line.line && previous.kind === line.kind;
-      previous = line;
-      if (marker) continue;
       if (line.kind !== "del") newSide.push({ line: line.line, text: line.text });
       if (line.kind !== "add") oldSide.push({ line: line.line, text: line.text });
     }

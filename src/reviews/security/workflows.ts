@@ -3,7 +3,7 @@
 // repository's token and secrets.
 import type { Analyzer } from "../analyzer.js";
 import type { DiffLine } from "../diff.js";
-import { FindingSet, NewFile, indentOf, reviewableFiles } from "./support.js";
+import { FindingSet, NewFile, indentOf, isCommentLine, reviewableFiles } from "./support.js";
 
 export const isWorkflowPath = (path: string) => /^\.github\/workflows\/[^/]+\.ya?ml$/.test(path);
 const isActionPath = (path: string) => /(^|\/)action\.ya?ml$/.test(path);
@@ -72,7 +72,7 @@ export const workflowScriptInjection: Analyzer = {
         if (untrustedExpressions(text).length === 0) continue;
         // Without the whole file, an added line whose run: key is not in the diff counts as script
         // text unless it reads as a YAML entry (e.g. `env:` entries, the safe pattern) or a comment.
-        const inScript = scripts.has(line) || (!source.complete && !YAML_ENTRY.test(text) && !text.trim().startsWith("#"));
+        const inScript = scripts.has(line) || (!source.complete && !YAML_ENTRY.test(text) && !isCommentLine(text, "yaml"));
         if (!inScript) continue;
         found.add(file.path, line, {
           severity: "blocker",
@@ -95,7 +95,6 @@ const CHECKOUT_LINE = /^\s*(?:-\s+)?ref\s*:|\bgit\s+(?:checkout|fetch|switch|pul
 const PULL_REQUEST_TARGET = /\bpull_request_target\b/;
 
 const isHeadCheckout = (text: string) => CHECKOUT_LINE.test(text) && HEAD_REFERENCE.test(text);
-const isYamlComment = (text: string) => text.trim().startsWith("#");
 
 export const pullRequestTargetCheckout: Analyzer = {
   angle: "security",
@@ -107,9 +106,9 @@ export const pullRequestTargetCheckout: Analyzer = {
     for (const file of reviewableFiles(diff)) {
       if (!isWorkflowPath(file.path)) continue;
       const source = NewFile.of(file, files);
-      const known = source.allLines().filter((line) => !isYamlComment(line.text));
+      const known = source.allLines().filter((line) => !isCommentLine(line.text, "yaml"));
       if (!known.some((line) => PULL_REQUEST_TARGET.test(line.text))) continue;
-      const added = source.added().filter((line) => !isYamlComment(line.text));
+      const added = source.added().filter((line) => !isCommentLine(line.text, "yaml"));
       const text = {
         severity: "blocker",
         title: "pull_request_target workflow checks out the pull request's code",

@@ -1,5 +1,6 @@
 import type { ProbotOctokit } from "probot";
 import { diffFromPullRequestFiles, type ParsedDiff } from "../diff.js";
+import { reviewableFiles } from "../security/support.js";
 import type { ReviewContext, ReviewSource } from "../source.js";
 import type { SharedLoads } from "./shared-loads.js";
 
@@ -68,7 +69,7 @@ export function githubReviewSource(octokit: Octokit, target: GitHubReviewTarget,
 async function readChangedFiles(octokit: Octokit, target: GitHubReviewTarget, shared: SharedLoads | undefined): Promise<ReviewContext> {
   const change = await loadPullRequestDiff(octokit, target, shared);
   const files = new Map<string, string>();
-  const wanted = change.diff.files.filter((file) => !file.binary && file.status !== "deleted").map((file) => file.path);
+  const wanted = reviewableFiles(change.diff).map((file) => file.path);
   await readInto(files, octokit, target, wanted);
   const notes = [...change.notes];
   if (wanted.some((path) => !files.has(path))) notes.push(`read ${files.size} changed files in full; the rest only as diff (limits: ${MAX_CONTENT_FILES} files, ${MAX_CONTENT_CHARS.toLocaleString("en-US")} characters)`);

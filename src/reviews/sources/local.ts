@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { parseUnifiedDiff, type ParsedDiff } from "../diff.js";
+import { reviewableFiles } from "../security/support.js";
 import type { ReviewContext, ReviewSource } from "../source.js";
 
 const run = promisify(execFile);
@@ -30,7 +31,7 @@ export function localReviewSource(target: LocalTarget): ReviewSource {
         const content = head ? await gitShow(target.repoDir, head, path) : readWorkingTree(target.repoDir, path);
         if (content !== null) files.set(path, content);
       };
-      for (const file of diff.files) if (!file.binary && file.status !== "deleted") await read(file.path);
+      for (const file of reviewableFiles(diff)) await read(file.path);
       if (target.related) for (const path of target.related(diff, files)) await read(path);
       return { diff, files, mode: "full", notes: [] };
     },

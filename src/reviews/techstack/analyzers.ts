@@ -4,7 +4,8 @@ import { posix } from "node:path";
 import type { Analyzer, AnalyzerInput } from "../analyzer.js";
 import type { DiffFile } from "../diff.js";
 import type { FindingDraft } from "../finding.js";
-import { changedLines, hunkSides, onePerLine, previousContent, reviewableFiles } from "../architecture/diff-helpers.js";
+import { hunkSides, onePerLine, previousContent } from "../architecture/diff-helpers.js";
+import { reviewableFiles } from "../security/support.js";
 import { purposeOf, retired } from "./catalog.js";
 import { manifestKind, numbered } from "./manifests.js";
 import type { Dependency, DependencyKind, ManifestKind } from "./manifests.js";
@@ -26,10 +27,10 @@ export interface ManifestChange {
 
 export function manifestChanges(input: AnalyzerInput): ManifestChange[] {
   const changes: ManifestChange[] = [];
-  for (const file of reviewableFiles(input.diff.files)) {
+  for (const file of reviewableFiles(input.diff)) {
     const kind = manifestKind(file.path);
     if (!kind) continue;
-    const { added, removed } = changedLines(file);
+    const { added, removed } = file;
     if (!added.length && !removed.length) continue;
     const addedAt = new Set(added.map((line) => line.line));
     const oldPath = file.previousPath ?? file.path;
@@ -173,13 +174,16 @@ export const majorVersionBumps: Analyzer = {
   },
 };
 
+/** A path's directory, "" at the repository root. */
+const dirOf = (path: string) => (posix.dirname(path) === "." ? "" : posix.dirname(path));
+
 /** Directories where a manifest's lockfile may be: its own, and its parents when the lockfile serves a workspace. */
 function lockfileDirs(path: string, scope: ManifestKind["lockfileScope"]): string[] {
-  const dir = posix.dirname(path) === "." ? "" : posix.dirname(path);
+  const dir = dirOf(path);
   if (scope === "same-dir") return [dir];
   const dirs = [dir];
   for (let at = dir; at; ) {
-    at = posix.dirname(at) === "." ? "" : posix.dirname(at);
+    at = dirOf(at);
     dirs.push(at);
   }
   return dirs;
@@ -196,7 +200,7 @@ export const lockfileNotUpdated: Analyzer = {
       const lockfiles = change.kind.lockfiles(change.file.path, change.text);
       if (!lockfiles.length) continue;
       const dirs = lockfileDirs(change.file.path, change.kind.lockfileScope);
-      const updated = changedPaths.some((path) => lockfiles.includes(posix.basename(path)) && dirs.includes(posix.dirname(path) === "." ? "" : posix.dirname(path)));
+      const updated = changedPaths.some((path) => lockfiles.includes(posix.basename(path)) && dirs.includes(dirOf(path)));
       if (updated) continue;
       const signature = (dep: Dependency) => [dep.section, dep.id, dep.version, dep.source].join("\u0000");
       const before = new Set(change.before.map(signature));

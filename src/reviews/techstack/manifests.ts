@@ -2,6 +2,7 @@
 // records their resolution. Parsers are line-oriented so they also work on diff fragments, where
 // a section header may lie outside the hunk ("unknown" section).
 import { posix } from "node:path";
+import { splitLines } from "../security/support.js";
 import { dependencyId } from "./catalog.js";
 import type { Ecosystem } from "./versions.js";
 
@@ -53,9 +54,7 @@ export interface ManifestKind {
 }
 
 export function numbered(content: string): NumberedLine[] {
-  const lines = content.split(/\r?\n/);
-  if (lines[lines.length - 1] === "") lines.pop();
-  return lines.map((text, index) => ({ line: index + 1, text }));
+  return splitLines(content).map((text, index) => ({ line: index + 1, text }));
 }
 
 const base = (path: string) => posix.basename(path);
