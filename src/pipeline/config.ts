@@ -133,5 +133,10 @@ export function durationMs(value: string): number {
 
 /** One line per problem, naming the field: `review.blockOn: Invalid option: expected one of …`. */
 export function describeConfigErrors(error: z.ZodError): string[] {
-  return error.issues.map((issue) => `${issue.path.length ? issue.path.join(".") : "(top level)"}: ${issue.message}`);
+  return error.issues.map(describeConfigIssue);
+}
+
+/** One validation issue as a line: the field's path, then what is wrong with it. */
+export function describeConfigIssue(issue: z.core.$ZodIssue): string {
+  return `${issue.path.length ? issue.path.join(".") : "(top level)"}: ${issue.message}`;
 }

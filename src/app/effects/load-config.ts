@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { RepoConfig, describeConfigErrors } from "../../pipeline/config.js";
+import { RepoConfig, describeConfigIssue } from "../../pipeline/config.js";
 import type { PipelineEvent } from "../../pipeline/events.js";
 import type { GitHubContext, Octokit } from "./octokit.js";
 import { repoParams } from "./octokit.js";
@@ -36,8 +36,7 @@ export async function readRepoConfig(octokit: Octokit, repo: { owner: string; re
   }
   const parsed = RepoConfig.safeParse(raw);
   if (parsed.success) return { valid: true, config: parsed.data, missing };
-  const issues = parsed.error.issues;
-  return { valid: false, problems: describeConfigErrors(parsed.error).map((line, index) => ({ line: `${CONFIG_PATH} › ${line}`, issue: issues[index] })) };
+  return { valid: false, problems: parsed.error.issues.map((issue) => ({ line: `${CONFIG_PATH} › ${describeConfigIssue(issue)}`, issue })) };
 }
 
 /** The load-config effect: the run's intake reads the config once and keeps a snapshot. */
