@@ -14,10 +14,10 @@ import { Queue, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { PipelineEvent } from "../src/pipeline/events.js";
 import type { Run } from "../src/pipeline/run.js";
-import { Engine } from "../src/queue/engine.js";
+import { Engine, type EngineHooks } from "../src/queue/engine.js";
 import type { IssueKey } from "../src/queue/keys.js";
 import { createRedis } from "../src/queue/redis.js";
-import { RunStore, type AppendResult } from "../src/queue/run-store.js";
+import { RunStore, type AppendResult, type Commit } from "../src/queue/run-store.js";
 import type { ExecuteEffect } from "../src/queue/workers.js";
 import { silent } from "./lib/app-env.js";
 import { buildEngine } from "./lib/engine.js";
@@ -117,12 +117,29 @@ class ObservedStore extends RunStore {
   override async commitWith(...args: Parameters<RunStore["commitWith"]>): ReturnType<RunStore["commitWith"]> {
     const [key, base, next] = args;
     const result = await super.commitWith(...args);
-    const ok = result.ok;
+    this.observe(key, base.run, next, result.ok, "");
+    return result;
+  }
+
+  /** The workers' fast path: an effect's result appended and committed at once. */
+  override async appendAndCommit(...args: Parameters<RunStore["appendAndCommit"]>): ReturnType<RunStore["appendAndCommit"]> {
+    const [key, , , known, next] = args;
+    const started = performance.now();
+    const reply = await super.appendAndCommit(...args);
+    if (reply.result.status === "appended") {
+      this.tally.startedAt.set(`${key}|${reply.result.entryId}`, started);
+      if ("committed" in reply) this.observe(key, known, next, true, reply.result.entryId);
+    }
+    return reply;
+  }
+
+  /** A commit's transitions, latencies, effects and finished runs; `entryId` fills outcomes committed before their entry had an id. */
+  private observe(key: IssueKey, base: Run | null, next: Commit, ok: boolean, entryId: string): void {
     const committed = performance.now();
     const tally = this.tally;
     if (!ok) {
       tally.conflicts++;
-      return result;
+      return;
     }
     tally.commits++;
     for (const outcome of next.outcomes) {
@@ -131,7 +148,7 @@ class ObservedStore extends RunStore {
         continue;
       }
       tally.transitions++;
-      const id = `${key}|${outcome.of}`;
+      const id = `${key}|${outcome.of || entryId}`;
       const started = tally.startedAt.get(id);
       if (started !== undefined) tally.latencies.push(committed - started);
       tally.startedAt.delete(id);
@@ -140,9 +157,8 @@ class ObservedStore extends RunStore {
       if (effect.kind === "set-timer") tally.timerJobs++;
       else tally.effectJobs++;
     }
-    if (next.run?.state === "done" && base.run?.state !== "done") tally.doneRuns++;
+    if (next.run?.state === "done" && base?.state !== "done") tally.doneRuns++;
     tally.check();
-    return result;
   }
 }
 
@@ -160,7 +176,7 @@ function subjectOf(run: Run, key: IssueKey): Subject {
 }
 
 /** No GitHub: each effect answers with the event its real executor would return. */
-function noopExecutor(engine: () => Engine): ExecuteEffect {
+function noopExecutor(): ExecuteEffect {
   return async (effect, context) => {
     const s = subjectOf(context.run, context.issueKey);
     switch (effect.kind) {
@@ -183,7 +199,6 @@ function noopExecutor(engine: () => Engine): ExecuteEffect {
       case "close-issue":
         return events.closeFinished();
       case "post-status":
-        await outsideWorld(engine(), context.run, context.issueKey);
         return null;
       default:
         return null;
@@ -192,19 +207,24 @@ function noopExecutor(engine: () => Engine): ExecuteEffect {
 }
 
 /**
- * The webhooks a run waits for: the implementer's workflow run completing (implement) and a
- * human approving (approval). CI needs none here: evaluate-ci finds it finished on entering ci.
+ * The webhooks a run waits for, sent as soon as a commit leaves the run waiting for them: the
+ * implementer's workflow run completing (implement, once dispatched) and a human approving
+ * (approval). CI needs none here: evaluate-ci finds it finished on entering ci.
  */
-async function outsideWorld(engine: Engine, run: Run, key: IssueKey): Promise<void> {
-  if (run.state !== "active") return;
-  const s = subjectOf(run, key);
-  let external: { event: PipelineEvent; source: string } | null = null;
-  if (run.stage === "implement" && run.workflowRunId !== null) {
-    external = { event: events.implementCompleted(s, run.id, run.round), source: `workflow-run-${run.workflowRunId}-completed` };
-  } else if (run.stage === "approval" && run.pr) {
-    external = { event: events.reviewSubmitted(s, run.pr.headSha), source: `review-${run.id}-${run.pr.headSha}` };
-  }
-  if (external) await engine.submit(key, external.event, { source: external.source, requiresRun: true });
+function outsideWorld(engine: Engine, tally: Tally): NonNullable<EngineHooks["onApplied"]> {
+  const waitsFor = (run: Run | null, key: IssueKey): { event: PipelineEvent; source: string } | null => {
+    if (run?.state !== "active") return null;
+    const s = subjectOf(run, key);
+    if (run.stage === "implement" && run.workflowRunId !== null) return { event: events.implementCompleted(s, run.id, run.round), source: `workflow-run-${run.workflowRunId}-completed` };
+    if (run.stage === "approval" && run.pr) return { event: events.reviewSubmitted(s, run.pr.headSha), source: `review-${run.id}-${run.pr.headSha}` };
+    return null;
+  };
+  return (before, _event, after, applied, key) => {
+    if (!applied) return;
+    const external = waitsFor(after, key);
+    if (!external || waitsFor(before, key)?.source === external.source) return;
+    engine.submit(key, external.event, { source: external.source, requiresRun: true }).catch((error: unknown) => tally.fail(error as Error));
+  };
 }
 
 interface PhaseStats {
@@ -266,11 +286,12 @@ export default async function transitions(): Promise<BenchResult> {
       redisUrl: redis.url,
       log: silent,
       makeStore: (client, keys) => new ObservedStore(client, keys, tally),
-      makeEngine: (store, queues, log) => new ObservedEngine(store, queues, log),
+      makeEngine: (store, queues, log) => new ObservedEngine(store, queues, log, { onApplied: (...args) => conveyorWorld(...args) }),
     });
     cleanups.push(() => conveyor.stop());
     conveyor.engine.tally = tally;
-    const workers = conveyor.startWorkers(noopExecutor(() => conveyor.engine), CONCURRENCY);
+    const conveyorWorld = outsideWorld(conveyor.engine, tally);
+    const workers = conveyor.startWorkers(noopExecutor(), CONCURRENCY);
     workers.events.on("completed", () => (tally.applyCompleted++, tally.check()));
     workers.effects.on("completed", () => (tally.effectCompleted++, tally.check()));
     for (const worker of [workers.events, workers.effects, workers.timers]) {
@@ -321,11 +342,16 @@ export default async function transitions(): Promise<BenchResult> {
       };
     }
 
-    /** Until no effect job waits or runs, twice in a row 5 ms apart (the last drains may still be under way). */
+    /**
+     * Until no effect job waits or runs, twice in a row 5 ms apart (the last drains may still be
+     * under way). The runs are done: status updates still waiting out their delay (STATUS_DELAY_MS)
+     * are promoted so that they run now, counted, instead of the phase idling for the delay.
+     */
     async function effectsIdle(): Promise<void> {
       const deadline = Date.now() + PHASE_TIMEOUT_MS;
       let quiet = 0;
       while (quiet < 2) {
+        await conveyor.queues.effects.promoteJobs();
         const counts = await conveyor.queues.effects.getJobCounts("waiting", "active", "delayed", "prioritized");
         quiet = Object.values(counts).every((n) => n === 0) ? quiet + 1 : 0;
         if (Date.now() > deadline) throw new Error(`bench transitions: effect jobs did not finish: ${JSON.stringify(counts)}`);

@@ -1,6 +1,7 @@
 import { getPrivateKey } from "@probot/get-private-key";
 import { z } from "zod";
 import { modelName } from "./pipeline/config.js";
+import { STATUS_DELAY_MS } from "./queue/engine.js";
 
 /**
  * The environment Conveyor reads: Probot's usual variables plus Redis. Validated once at start
@@ -19,6 +20,8 @@ export const Env = z.object({
   GHE_PROTOCOL: z.enum(["http", "https"]).default("https"),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
+  /** How long a status update waits so that updates decided meanwhile join it (0: at once). */
+  STATUS_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(STATUS_DELAY_MS),
   /** The review model for every angle (`openai:gpt-4o-mini`, `anthropic:…`, `ollama:…`) or `none`; repos may override per angle. */
   CONVEYOR_MODEL: modelName.default("none"),
   /** Angle reviews at once per worker process, and per minute across all workers (0: no limit). */

@@ -73,7 +73,7 @@ export async function startConveyor(role: Role, options: StartOptions = {}): Pro
         log.warn({ err: error }, "metrics: could not observe an applied event");
       }
     },
-  });
+  }, { statusDelayMs: settings.STATUS_DELAY_MS });
   const Octokit = options.Octokit ?? DefaultOctokit;
   const scheduleSettings = readScheduleSettings(options.env);
   const scheduleQueue = createScheduleQueue(redis, queuePrefix);

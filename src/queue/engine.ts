@@ -6,13 +6,25 @@ import { TERMINAL_STATES, type Run } from "../pipeline/run.js";
 import { digest } from "./codec.js";
 import type { IssueKey } from "./keys.js";
 import { timerJobData, type Queues } from "./queues.js";
-import { outboxFields, SEEN_TTL_SECONDS, type AppendResult, type ApplyState, type LogSnapshot, type Outcome, type RunStore, type Snapshot, type TimerSlots } from "./run-store.js";
+import { outboxFields, SEEN_TTL_SECONDS, type AppendResult, type ApplyState, type Committed, type LoggedEvent, type LogSnapshot, type Outcome, type RunStore, type Snapshot, type TimerSlots, type UnreadableEvent } from "./run-store.js";
 
 const BATCH = 100;
 const MAX_CONFLICTS = 50;
 
 /** BullMQ's reason for failing a job whose worker died more than maxStalledCount times. */
 export const STALLED_OUT = "job stalled more than allowable limit";
+
+/**
+ * How long a status update waits before it renders: updates decided meanwhile join it (BullMQ
+ * deduplication), so a run that moves through several stages in a few seconds edits its status
+ * comment and check run once or twice instead of at every step.
+ */
+export const STATUS_DELAY_MS = 1_000;
+
+export interface EngineOptions {
+  /** See STATUS_DELAY_MS; 0 renders at once (still coalescing updates that wait for a worker). */
+  statusDelayMs?: number;
+}
 
 export interface EngineHooks {
   onApplied?(before: Run | null, event: PipelineEvent, after: Run | null, applied: boolean, key: IssueKey): void;
@@ -47,8 +59,33 @@ function slotOf(timer: TimerName): "D" | "R" {
 }
 
 /** A run that now waits for people or is finished: its history is compacted and its record compressed. */
-function waits(run: Run): boolean {
-  return run.state !== "active" || run.stage === "approval";
+function waits(run: Run | null): boolean {
+  return run !== null && (run.state !== "active" || run.stage === "approval");
+}
+
+/** What applying a batch of log entries decided, before its commit. */
+interface Batch {
+  run: Run | null;
+  effects: Effect[];
+  outcomes: Outcome[];
+  /** For the observers, once the commit landed: [before, event, after, applied]. */
+  applied: [Run | null, PipelineEvent, Run | null, boolean][];
+  /** Log lines, written once the commit landed (a refused commit is decided again). */
+  lines: ["info" | "warn" | "error", Record<string, unknown>, string][];
+  /** The webhook delivery behind an effect, for its job's log lines. */
+  deliveries: Map<string, string>;
+}
+
+/** What one applying pass (one or more commits) leaves to do once its commits landed. */
+class Pass {
+  applied = 0;
+  conflicts = 0;
+  effects: Effect[] = [];
+  cancels: string[] = [];
+  deliveries = new Map<string, string>();
+  last: { run: Run; logLength: number; log: LogSnapshot | undefined } | null = null;
+  finished = false;
+  changed = false;
 }
 
 /**
@@ -94,6 +131,8 @@ export class Engine {
   private readonly pendingAcks = new Map<IssueKey, string[]>();
   private ackTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly knownRuns = new Map<IssueKey, Run>();
+  /** When this process created a run's pending status job (see addEffect). */
+  private readonly statusAdded = new Map<string, number>();
 
   constructor(
     readonly store: RunStore,
@@ -101,6 +140,7 @@ export class Engine {
     readonly log: Logger,
     /** Observers (metrics, live dashboards); called after a commit, once per applied log entry. */
     readonly hooks: EngineHooks = {},
+    private readonly options: EngineOptions = {},
   ) {}
 
   /** Logs an event for an issue and wakes an applier. `source` (delivery id, effect id) dedupes. */
@@ -115,25 +155,43 @@ export class Engine {
 
   /**
    * For workers: logs the result of an effect or timer and applies it in the same job. The run
-   * exists and is tracked already, so nothing is tracked here. Should applying fail, an apply job
-   * takes over; should the process die first, the sweep finds the unapplied entry. `known`: the
-   * run as the worker read it (not read again while it is current; `decide` never mutates it).
+   * exists and is tracked already, so nothing is tracked here. `known`: the run as the worker read
+   * it (`decide` never mutates it); when it is still the stored run and nothing else waits to be
+   * applied, the result is decided here and appended and committed in one round trip. Otherwise
+   * it is appended and the pending entries applied in log order. Should applying fail, an apply
+   * job takes over; should the process die first, the sweep finds the unapplied entry.
    */
   async submitAndApply(key: IssueKey, event: PipelineEvent, options: { source: string; requiresRun: boolean; known?: Run | null }): Promise<AppendResult> {
+    const known = options.known ?? this.knownRun(key);
     const acks = this.takeAcks(key);
-    const { result, state } = await this.store.appendAndRead(key, event, options, BATCH, options.known ?? this.knownRun(key), acks).catch((error: unknown) => {
+    let batch: Batch | null = null;
+    try {
+      if (known) batch = this.decideBatch(key, known, [{ entryId: "", event, source: options.source }], { rethrow: true });
+    } catch {
+      // decide threw: the ordinary path below applies the logged event and tells the issue.
+    }
+    const plan = batch ? planTimers(known, batch.run, batch.effects) : null;
+    const reply = await (batch && plan && known
+      ? this.store.appendAndCommit(key, event, options, known, { run: batch.run, outcomes: batch.outcomes, effects: plan.effects, timers: plan.timers, readLog: waits(batch.run) }, acks, BATCH)
+      : this.store.appendAndRead(key, event, options, BATCH, known, acks)
+    ).catch((error: unknown) => {
       this.deferAcks(key, acks);
       throw error;
     });
-    if (state && state.entries.length > 0) {
-      try {
-        await this.applyFrom(key, state);
-      } catch (error) {
-        this.log.warn({ err: error, issueKey: key, event: event.type }, `applying ${event.type} in the worker failed; an apply job takes over`);
-        await this.wake(key, result.status === "appended" ? result.entryId : `retry-${state.entries.at(-1)!.entryId}`);
+    try {
+      if ("committed" in reply) {
+        const pass = new Pass();
+        await this.landed(key, known, batch!, plan!.effects, reply.committed, pass);
+        await this.finishPass(key, pass);
+      } else if (reply.state && reply.state.entries.length > 0) {
+        await this.applyFrom(key, reply.state);
       }
+    } catch (error) {
+      this.log.warn({ err: error, issueKey: key, event: event.type }, `applying ${event.type} in the worker failed; an apply job takes over`);
+      const last = "state" in reply ? reply.state?.entries.at(-1)?.entryId : undefined;
+      await this.wake(key, reply.result.status === "appended" ? reply.result.entryId : `retry-${last ?? Date.now()}`);
     }
-    return result;
+    return reply.result;
   }
 
   async wake(key: IssueKey, reason: string): Promise<void> {
@@ -156,6 +214,17 @@ export class Engine {
       this.deferAcks(key, acks);
       throw error;
     }
+  }
+
+  /**
+   * The run an effect job executes against: the run at the version that decided the effect, when
+   * this process committed that version and knows of no later one (no round trip), else the run
+   * as stored now. Status updates always read the stored run: one job renders many decisions.
+   */
+  async runFor(key: IssueKey, effect: Effect): Promise<Run | null> {
+    const known = this.knownRun(key);
+    if (known && effect.kind !== "post-status" && effect.id.startsWith(`${known.id}_${known.stage}_r${known.round}_v${known.version}_`)) return known;
+    return (await this.load(key)).run;
   }
 
   private knownRun(key: IssueKey): Run | null {
@@ -222,101 +291,111 @@ export class Engine {
   }
 
   private async applyFrom(key: IssueKey, initial: ApplyState): Promise<{ applied: number; conflicts: number }> {
-    let applied = 0;
-    let conflicts = 0;
+    const pass = new Pass();
     let state = initial;
-    const drainNow: Effect[] = [];
-    /** The webhook delivery behind an effect, for its job's log lines. */
-    const deliveries = new Map<string, string>();
-    const cancels: string[] = [];
-    let last: { run: Run; logLength: number; log: LogSnapshot | undefined } | null = null;
-    let finished = false;
-    let changed = false;
     for (;;) {
       const { base, entries } = state;
       if (entries.length === 0) break;
-      let run: Run | null = base.run;
-      const effects: Effect[] = [];
-      const outcomes: Outcome[] = [];
-      const observed: [Run | null, PipelineEvent, Run | null, boolean][] | null = this.hooks.onApplied ? [] : null;
-      for (const entry of entries) {
-        if (!("event" in entry)) {
-          this.log.error({ runId: run?.id, issueKey: key, entryId: entry.entryId, problem: entry.problem }, "skipped an unreadable log entry");
-          outcomes.push({ of: entry.entryId, type: "unreadable", applied: false, reason: `unreadable log entry: ${entry.problem}`, stage: run?.stage ?? null, state: run?.state ?? null, effects: [] });
-          continue;
-        }
-        const decision = this.decideSafely(run, entry.event, entry.entryId);
-        const delivery = deliveryOf(entry.source);
-        observed?.push([run, entry.event, decision.applied ? decision.run : run, decision.applied]);
-        if (decision.applied) {
-          run = decision.run;
-          effects.push(...decision.effects);
-          if (delivery.deliveryId) for (const effect of decision.effects) deliveries.set(effect.id, delivery.deliveryId);
-        }
-        outcomes.push({
-          of: entry.entryId,
-          type: entry.event.type,
-          applied: decision.applied,
-          reason: decision.reason,
-          stage: run?.stage ?? null,
-          state: run?.state ?? null,
-          effects: decision.applied ? decision.effects.map((effect) => effect.kind) : [],
-        });
-        const level = decision.applied ? "info" : "warn";
-        if (this.log.isLevelEnabled(level)) {
-          this.log[level](
-            { runId: run?.id, issueKey: key, event: entry.event.type, source: entry.source, ...delivery, stage: run?.stage, round: run?.round, applied: decision.applied },
-            decision.applied ? `applied ${entry.event.type}: ${decision.reason}` : `ignored ${entry.event.type}: ${decision.reason}`,
-          );
-        }
-      }
-      const plan = planTimers(base.run, run, effects);
-      const readLog = run !== null && waits(run) && entries.length < BATCH;
+      const batch = this.decideBatch(key, base.run, entries);
+      const plan = planTimers(base.run, batch.run, batch.effects);
+      const readLog = waits(batch.run) && entries.length < BATCH;
       const acks = this.takeAcks(key);
-      const committed = await this.store.commitWith(key, base, { run, cursor: entries.at(-1)!.entryId, outcomes, effects: plan.effects, timers: plan.timers, readLog, acks }).catch((error: unknown) => {
+      const committed = await this.store.commitWith(key, base, { run: batch.run, cursor: entries.at(-1)!.entryId, outcomes: batch.outcomes, effects: plan.effects, timers: plan.timers, readLog, acks }).catch((error: unknown) => {
         this.deferAcks(key, acks);
         throw error;
       });
       if (!committed.ok) {
         // Another applier moved this run first; read again and go on from its result.
         this.deferAcks(key, acks);
-        if (++conflicts > MAX_CONFLICTS) throw new Error(`engine: gave up applying ${key} after ${conflicts} conflicting commits`);
+        if (++pass.conflicts > MAX_CONFLICTS) throw new Error(`engine: gave up applying ${key} after ${pass.conflicts} conflicting commits`);
         state = await this.readState(key, BATCH, base.run);
         continue;
       }
-      this.remember(key, run);
-      applied += entries.length;
-      if (observed) for (const [before, event, after, ok] of observed) this.hooks.onApplied?.(before, event, after, ok, key);
-      drainNow.push(...plan.effects);
-      cancels.push(...committed.cancels);
-      if (run) {
-        // Indexes first (a webhook may need them at once); a finished run leaves the active set
-        // only once its last effects are enqueued, so the sweep still finds them after a crash.
-        if (run !== base.run) {
-          await this.store.index(run, base.run, { keepActive: true });
-          finished = TERMINAL_STATES.includes(run.state);
-          changed = true;
-        }
-        last = { run, logLength: committed.logLength, log: committed.log };
-      }
+      await this.landed(key, base.run, batch, plan.effects, committed, pass);
       if (entries.length < BATCH) break;
-      state = await this.readState(key, BATCH, run);
+      state = await this.readState(key, BATCH, batch.run);
     }
+    await this.finishPass(key, pass);
+    return { applied: pass.applied, conflicts: pass.conflicts };
+  }
+
+  /**
+   * Folds log entries through `decide`. Log lines and observer calls wait in the batch until its
+   * commit lands. `rethrow`: a throwing `decide` is the caller's to handle (else see decideSafely).
+   */
+  private decideBatch(key: IssueKey, base: Run | null, entries: readonly (LoggedEvent | UnreadableEvent)[], options: { rethrow?: boolean } = {}): Batch {
+    const batch: Batch = { run: base, effects: [], outcomes: [], applied: [], lines: [], deliveries: new Map() };
+    for (const entry of entries) {
+      const run = batch.run;
+      if (!("event" in entry)) {
+        batch.lines.push(["error", { runId: run?.id, issueKey: key, entryId: entry.entryId, problem: entry.problem }, "skipped an unreadable log entry"]);
+        batch.outcomes.push({ of: entry.entryId, type: "unreadable", applied: false, reason: `unreadable log entry: ${entry.problem}`, stage: run?.stage ?? null, state: run?.state ?? null, effects: [] });
+        continue;
+      }
+      const decision = options.rethrow ? decide(run, entry.event) : this.decideSafely(run, entry.event, entry.entryId);
+      const delivery = deliveryOf(entry.source);
+      const after = decision.applied ? decision.run : run;
+      batch.applied.push([run, entry.event, after, decision.applied]);
+      if (decision.applied) {
+        batch.run = decision.run;
+        batch.effects.push(...decision.effects);
+        if (delivery.deliveryId) for (const effect of decision.effects) batch.deliveries.set(effect.id, delivery.deliveryId);
+      }
+      batch.outcomes.push({
+        of: entry.entryId,
+        type: entry.event.type,
+        applied: decision.applied,
+        reason: decision.reason,
+        stage: after?.stage ?? null,
+        state: after?.state ?? null,
+        effects: decision.applied ? decision.effects.map((effect) => effect.kind) : [],
+      });
+      batch.lines.push([
+        decision.applied ? "info" : "warn",
+        { runId: after?.id, issueKey: key, event: entry.event.type, source: entry.source, ...delivery, stage: after?.stage, round: after?.round, applied: decision.applied },
+        decision.applied ? `applied ${entry.event.type}: ${decision.reason}` : `ignored ${entry.event.type}: ${decision.reason}`,
+      ]);
+    }
+    return batch;
+  }
+
+  /** After a commit landed: what it means for this process (known run, logs, observers, indexes) and what the pass must still do. */
+  private async landed(key: IssueKey, base: Run | null, batch: Batch, effects: Effect[], committed: Committed, pass: Pass): Promise<void> {
+    this.remember(key, batch.run);
+    pass.applied += batch.outcomes.length;
+    for (const [level, fields, message] of batch.lines) if (this.log.isLevelEnabled(level)) this.log[level](fields, message);
+    if (this.hooks.onApplied) for (const [before, event, after, ok] of batch.applied) this.hooks.onApplied(before, event, after, ok, key);
+    pass.effects.push(...effects);
+    pass.cancels.push(...committed.cancels);
+    for (const [id, delivery] of batch.deliveries) pass.deliveries.set(id, delivery);
+    const run = batch.run;
+    if (!run) return;
+    // Indexes first (a webhook may need them at once); a finished run leaves the active set
+    // only once its last effects are enqueued, so the sweep still finds them after a crash.
+    if (run !== base) {
+      await this.store.index(run, base, { keepActive: true });
+      pass.finished = TERMINAL_STATES.includes(run.state);
+      pass.changed = true;
+    }
+    pass.last = { run, logLength: committed.logLength, log: committed.log };
+  }
+
+  /** The end of an applying pass: its effects become jobs, a finished run leaves the active set, a waiting run is compacted. */
+  private async finishPass(key: IssueKey, pass: Pass): Promise<void> {
     // Only what these commits added: entries left by another applier are that applier's to
     // enqueue (or acknowledge), and the sweep's once it died.
-    if (drainNow.length || cancels.length) await this.enqueue(key, drainNow, cancels, deliveries);
-    if (last) {
-      if (finished) {
-        // The run leaves the active set, and with it the sweep's view: whatever is still in its
-        // outbox (ours, or entries of an applier that died before enqueueing them) goes now. Job
-        // ids dedupe what was enqueued already.
-        await this.drain(key);
-        await this.store.untrack(key);
-      }
-      // The record is packed once per version: a commit that left the run as it was keeps it packed.
-      if (waits(last.run) || last.logLength >= COMPACT_AT) await this.compact(key, waits(last.run) && changed ? last.run : null, last.log);
+    if (pass.effects.length || pass.cancels.length) await this.enqueue(key, pass.effects, pass.cancels, pass.deliveries);
+    const last = pass.last;
+    if (!last) return;
+    if (pass.finished) {
+      // The run leaves the active set, and with it the sweep's view: whatever is still in its
+      // outbox (ours, or entries of an applier that died before enqueueing them) goes now. Job
+      // ids dedupe what was enqueued already.
+      await this.drain(key);
+      await this.store.untrack(key);
     }
-    return { applied, conflicts };
+    // The record is packed once per version: a commit that left the run as it was keeps it packed.
+    if (waits(last.run) || last.logLength >= COMPACT_AT) await this.compact(key, waits(last.run) && pass.changed ? last.run : null, last.log);
   }
 
   /** Compaction saves bytes and is redone at the next wait; its failure is no reason to fail the job. */
@@ -383,13 +462,28 @@ export class Engine {
     return this.queues.timers.add(effect.timer, timerJobData(key, effect), { jobId: timerJobId(effect.id), delay });
   }
 
-  private addEffect(key: IssueKey, effect: Effect, deliveryId: string | undefined): Promise<unknown> {
+  private async addEffect(key: IssueKey, effect: Effect, deliveryId: string | undefined): Promise<void> {
     const runId = runIdOf(effect);
-    // Status updates coalesce: the job renders the run as stored when it runs, so one waiting
-    // job serves every update; one added while it runs is kept and runs after it (BullMQ
-    // deduplication with keepLastIfActive), so the status never stays behind the run.
-    const deduplication = effect.kind === "post-status" ? { deduplication: { id: `${runId}_status`, keepLastIfActive: true } } : {};
-    return this.queues.effects.add(effect.kind, { issueKey: key, runId, effect, ...(deliveryId ? { deliveryId } : {}) }, { jobId: effect.id, ...deduplication });
+    const data = { issueKey: key, runId, effect, ...(deliveryId ? { deliveryId } : {}) };
+    if (effect.kind !== "post-status") {
+      await this.queues.effects.add(effect.kind, data, { jobId: effect.id });
+      return;
+    }
+    // Status updates coalesce: the job renders the run as stored when it runs, so one job that
+    // has not started yet serves every update decided while it waits (its delay); one added while
+    // it runs is kept and runs after it (BullMQ deduplication with keepLastIfActive), so the
+    // status never stays behind the run. A job this process added less than half its delay ago
+    // cannot have started: it will render this update too, without asking Redis.
+    const delay = this.options.statusDelayMs ?? STATUS_DELAY_MS;
+    const now = Date.now();
+    const added = this.statusAdded.get(runId);
+    if (added !== undefined && now - added < delay / 2) return;
+    const job = await this.queues.effects.add(effect.kind, data, { jobId: effect.id, delay, deduplication: { id: `${runId}_status`, keepLastIfActive: true } });
+    // Only a job this call created fires a full delay after `now`; one it joined may start sooner.
+    if (job.id === effect.id && delay > 0) {
+      if (this.statusAdded.size >= KNOWN_RUNS) this.statusAdded.clear();
+      this.statusAdded.set(runId, now);
+    }
   }
 
   /** An effect BullMQ gave up on after crashes: park its run with the reason, once. */

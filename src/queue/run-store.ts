@@ -32,88 +32,139 @@ return {m[1] or '0', cursor, m[3] or '', run, entries}`;
 // Appends one event unless its source was seen; the seen mark and the append are one step, so a
 // redelivery can neither be lost nor applied twice. With requiresRun, an issue without a live run
 // stores nothing at all. Seen marks are one sorted set per issue (member: the source's digest,
-// score: when the mark expires), pruned here. With ARGV[8] > 0 it also answers what an applier
-// reads (READ_STATE, ARGV[9..10] as its ARGV[2..3]), so a worker applies its result without
-// another round trip. ARGV[11..]: outbox entries to acknowledge, as in READ_STATE.
-const APPEND = `
-if #ARGV > 10 then redis.call('HDEL', KEYS[5], unpack(ARGV, 11)) end
-local now = tonumber(ARGV[5])
-local ttl = tonumber(ARGV[6])
-local status = 'appended'
-local id = ''
-local seen = redis.call('ZSCORE', KEYS[3], ARGV[4])
-if seen and tonumber(seen) > now then
-  status = 'duplicate'
-else
-  if ARGV[7] == '1' then
-    local state = redis.call('HGET', KEYS[1], 'state')
-    if (not state) or ${TERMINAL_LUA} then return {'no-run'} end
+// score: when the mark expires), pruned here. a[1..7]: type, event JSON, source, its digest, now
+// (ms), mark TTL (ms), requiresRun. Answers the status ('appended', 'duplicate', 'no-run') and id.
+const APPEND_EVENT = `
+local function appendEvent(kMeta, kLog, kSeen, a)
+  local now = tonumber(a[5])
+  local ttl = tonumber(a[6])
+  local seen = redis.call('ZSCORE', kSeen, a[4])
+  if seen and tonumber(seen) > now then return 'duplicate', '' end
+  if a[7] == '1' then
+    local state = redis.call('HGET', kMeta, 'state')
+    if (not state) or ${TERMINAL_LUA} then return 'no-run', '' end
   end
-  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-  redis.call('ZADD', KEYS[3], now + ttl, ARGV[4])
-  redis.call('PEXPIRE', KEYS[3], ttl)
+  redis.call('ZREMRANGEBYSCORE', kSeen, '-inf', now)
+  redis.call('ZADD', kSeen, now + ttl, a[4])
+  redis.call('PEXPIRE', kSeen, ttl)
   -- Compaction deletes a stream it emptied; a new one must still number after the archive.
   local next = '*'
-  if redis.call('EXISTS', KEYS[2]) == 0 then
-    local archived = redis.call('HGET', KEYS[1], 'archived')
+  if redis.call('EXISTS', kLog) == 0 then
+    local archived = redis.call('HGET', kMeta, 'archived')
     if archived then
       local ms, seq = string.match(archived, '^(%d+)-(%d+)$')
       if now > tonumber(ms) then next = string.format('%d-0', now) else next = ms .. '-' .. (tonumber(seq) + 1) end
     end
   end
-  id = redis.call('XADD', KEYS[2], next, 'kind', 'event', 'type', ARGV[1], 'event', ARGV[2], 'source', ARGV[3])
-end
-local limit = tonumber(ARGV[8])
-if limit == 0 then return {status, id} end
-local m = redis.call('HMGET', KEYS[1], 'version', 'cursor', 'schema', 'runId')
-local cursor = m[2] or '0-0'
-local run = '='
-if ARGV[9] == '' or m[4] ~= ARGV[9] or m[1] ~= ARGV[10] then run = redis.call('GET', KEYS[4]) or '' end
-return {status, id, m[1] or '0', cursor, m[3] or '', run, redis.call('XRANGE', KEYS[2], '(' .. cursor, '+', 'COUNT', limit)}`;
+  return 'appended', redis.call('XADD', kLog, next, 'kind', 'event', 'type', a[1], 'event', a[2], 'source', a[3])
+end`;
 
-// The outbox commit: the new run, the cursor, what happened, and the effects to run, in one step,
-// refused when another applier moved the run (version or cursor) since we read it. It also keeps
-// the run's timer jobs: at most one in each slot (D: deadline or approval expiry, R: reminder). A
-// timer armed in a slot replaces the one there; a run that leaves `active` or enters a new stage
-// without arming a slot drops it. Replaced timers become outbox entries `-<job id>`, which the
-// drain removes from the timers queue (a late one would be refused by decide anyway). Outbox
-// entries the caller enqueued since its last call (ARGV[14..]) are acknowledged first.
-const COMMIT = `
+// What an applier reads (READ_STATE's answer) after an append.
+const READ_AFTER = `
+local function readAfter(kMeta, kRun, kLog, limit, knownId, knownVersion)
+  local m = redis.call('HMGET', kMeta, 'version', 'cursor', 'schema', 'runId')
+  local cursor = m[2] or '0-0'
+  local run = '='
+  if knownId == '' or m[4] ~= knownId or m[1] ~= knownVersion then run = redis.call('GET', kRun) or '' end
+  return {m[1] or '0', cursor, m[3] or '', run, redis.call('XRANGE', kLog, '(' .. cursor, '+', 'COUNT', limit)}
+end`;
+
+// APPEND_EVENT as a script. With ARGV[8] > 0 it also answers what an applier reads (READ_STATE,
+// ARGV[9..10] as its ARGV[2..3]), so a worker applies its result without another round trip.
+// ARGV[11..]: outbox entries to acknowledge, as in READ_STATE.
+const APPEND = `${APPEND_EVENT}${READ_AFTER}
+if #ARGV > 10 then redis.call('HDEL', KEYS[5], unpack(ARGV, 11)) end
+local status, id = appendEvent(KEYS[1], KEYS[2], KEYS[3], ARGV)
+if status == 'no-run' then return {'no-run'} end
+if tonumber(ARGV[8]) == 0 then return {status, id} end
+local r = readAfter(KEYS[1], KEYS[4], KEYS[2], tonumber(ARGV[8]), ARGV[9], ARGV[10])
+return {status, id, r[1], r[2], r[3], r[4], r[5]}`;
+
+// The outbox commit's writes (the caller has checked that the run did not move): the new run,
+// the cursor, what happened, and the effects to run. It also keeps the run's timer jobs: at most
+// one in each slot (D: deadline or approval expiry, R: reminder). A timer armed in a slot replaces
+// the one there; a run that leaves `active` or enters a new stage without arming a slot drops it.
+// Replaced timers become outbox entries `-<job id>`, which the drain removes from the timers queue
+// (a late one would be refused by decide anyway). `a[f..f+11]`: base version, base cursor, new
+// cursor, run record ('' when unchanged), version, state, run id, schema, timer D, timer R, clear,
+// readLog; `a[oc]`: how many outcomes follow, then effect id/JSON pairs. `of`: when set, the entry
+// id written into each outcome, whose JSON then starts with '{"of":""' (8 bytes).
+// m: HMGET meta 'version', 'cursor', 'tD', 'tR', 'archived'.
+const COMMIT_WRITES = `
+local function commitWrites(kMeta, kLog, kOutbox, kRun, a, f, oc, m, cursor, of)
+  if a[f + 3] ~= '' then
+    redis.call('SET', kRun, a[f + 3])
+    redis.call('HSET', kMeta, 'cursor', cursor, 'version', a[f + 4], 'state', a[f + 5], 'runId', a[f + 6], 'schema', a[f + 7])
+  else
+    redis.call('HSET', kMeta, 'cursor', cursor)
+  end
+  local outcomes = tonumber(a[oc])
+  for i = 1, outcomes do
+    local outcome = a[oc + i]
+    if of then outcome = '{"of":"' .. of .. '"' .. string.sub(outcome, 9) end
+    redis.call('XADD', kLog, '*', 'kind', 'outcome', 'outcome', outcome)
+  end
+  if #a > oc + outcomes then redis.call('HSET', kOutbox, unpack(a, oc + outcomes + 1)) end
+  local cancels = {}
+  local function slot(field, current, arm)
+    if arm ~= '' then
+      if current ~= arm then
+        if current then cancels[#cancels + 1] = current end
+        redis.call('HSET', kMeta, field, arm)
+      end
+    elseif current and a[f + 10] == '1' then
+      cancels[#cancels + 1] = current
+      redis.call('HDEL', kMeta, field)
+    end
+  end
+  slot('tD', m[3], a[f + 8])
+  slot('tR', m[4], a[f + 9])
+  for _, job in ipairs(cancels) do redis.call('HSET', kOutbox, '-' .. job, '') end
+  -- For a run that now waits, what compaction reads (READ_LOG), saving it a round trip.
+  local log = {}
+  if a[f + 11] == '1' then log = redis.call('XRANGE', kLog, '-', '+', 'COUNT', 1000) end
+  return {1, redis.call('XLEN', kLog), cancels, m[5] or '', log}
+end`;
+
+// The outbox commit: refused when another applier moved the run (version or cursor) since we
+// read it. Outbox entries the caller enqueued since its last call (ARGV[14..]) are acknowledged
+// first. ARGV: see COMMIT_WRITES (f = 1), then [13] how many acks, the acks, the outcomes.
+const COMMIT = `${COMMIT_WRITES}
 local m = redis.call('HMGET', KEYS[1], 'version', 'cursor', 'tD', 'tR', 'archived')
 if (m[1] or '0') ~= ARGV[1] or (m[2] or '0-0') ~= ARGV[2] then return {0} end
 local acks = tonumber(ARGV[13])
 if acks > 0 then redis.call('HDEL', KEYS[3], unpack(ARGV, 14, 13 + acks)) end
-if ARGV[4] ~= '' then
-  redis.call('SET', KEYS[4], ARGV[4])
-  redis.call('HSET', KEYS[1], 'cursor', ARGV[3], 'version', ARGV[5], 'state', ARGV[6], 'runId', ARGV[7], 'schema', ARGV[8])
-else
-  redis.call('HSET', KEYS[1], 'cursor', ARGV[3])
-end
-local base = 14 + acks
-local outcomes = tonumber(ARGV[base])
-for i = 1, outcomes do
-  redis.call('XADD', KEYS[2], '*', 'kind', 'outcome', 'outcome', ARGV[base + i])
-end
-if #ARGV > base + outcomes then redis.call('HSET', KEYS[3], unpack(ARGV, base + outcomes + 1)) end
-local cancels = {}
-local function slot(field, current, arm)
-  if arm ~= '' then
-    if current ~= arm then
-      if current then cancels[#cancels + 1] = current end
-      redis.call('HSET', KEYS[1], field, arm)
+return commitWrites(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV, 1, 14 + acks, m, ARGV[3], nil)`;
+
+// An effect's or timer's result, appended and committed in one step when the caller decided it
+// on the run as stored: the run is still at the version the caller holds (ARGV[9..10]) and the
+// new entry is the first event after the cursor. Otherwise it is only appended, and the reply is
+// APPEND's, with what an applier reads. ARGV[1..10]: as APPEND; [11] how many acks, the acks, then
+// the commit as COMMIT_WRITES reads it (f = 12 + acks), its outcomes' `of` left empty.
+const APPEND_COMMIT = `${APPEND_EVENT}${READ_AFTER}${COMMIT_WRITES}
+local acks = tonumber(ARGV[11])
+if acks > 0 then redis.call('HDEL', KEYS[5], unpack(ARGV, 12, 11 + acks)) end
+local status, id = appendEvent(KEYS[1], KEYS[2], KEYS[3], ARGV)
+if status == 'no-run' then return {'no-run'} end
+if status == 'appended' then
+  local m = redis.call('HMGET', KEYS[1], 'version', 'cursor', 'tD', 'tR', 'archived', 'runId')
+  if (m[1] or '0') == ARGV[10] and m[6] == ARGV[9] then
+    local first = nil
+    for _, entry in ipairs(redis.call('XRANGE', KEYS[2], '(' .. (m[2] or '0-0'), '+', 'COUNT', 16)) do
+      if entry[2][2] ~= 'outcome' then
+        first = entry[1]
+        break
+      end
     end
-  elseif current and ARGV[11] == '1' then
-    cancels[#cancels + 1] = current
-    redis.call('HDEL', KEYS[1], field)
+    if first == id then
+      local f = 12 + acks
+      local r = commitWrites(KEYS[1], KEYS[2], KEYS[5], KEYS[4], ARGV, f, f + 12, m, id, id)
+      return {'committed', id, r[2], r[3], r[4], r[5]}
+    end
   end
 end
-slot('tD', m[3], ARGV[9])
-slot('tR', m[4], ARGV[10])
-for _, job in ipairs(cancels) do redis.call('HSET', KEYS[3], '-' .. job, '') end
--- For a run that now waits, what compaction reads (READ_LOG), saving it a round trip.
-local log = {}
-if ARGV[12] == '1' then log = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1000) end
-return {1, redis.call('XLEN', KEYS[2]), cancels, m[5] or '', log}`;
+local r = readAfter(KEYS[1], KEYS[4], KEYS[2], tonumber(ARGV[8]), ARGV[9], ARGV[10])
+return {status, id, r[1], r[2], r[3], r[4], r[5]}`;
 
 // What compaction reads: the cursor, what is archived already, and the log's entries.
 const READ_LOG = `
@@ -265,7 +316,7 @@ function schemaTag(): string {
   return runSchemaTag;
 }
 
-type ScriptName = "conveyorReadState" | "conveyorAppend" | "conveyorCommit" | "conveyorReadLog" | "conveyorCompact" | "conveyorProbe";
+type ScriptName = "conveyorReadState" | "conveyorAppend" | "conveyorCommit" | "conveyorAppendCommit" | "conveyorReadLog" | "conveyorCompact" | "conveyorProbe";
 
 /**
  * Runs, their event logs and outboxes in Redis. One issue has at most one live run; the run
@@ -284,6 +335,7 @@ export class RunStore {
     redis.defineCommand("conveyorReadState", { numberOfKeys: 4, lua: READ_STATE });
     redis.defineCommand("conveyorAppend", { numberOfKeys: 5, lua: APPEND });
     redis.defineCommand("conveyorCommit", { numberOfKeys: 4, lua: COMMIT });
+    redis.defineCommand("conveyorAppendCommit", { numberOfKeys: 5, lua: APPEND_COMMIT });
     redis.defineCommand("conveyorReadLog", { numberOfKeys: 2, lua: READ_LOG });
     redis.defineCommand("conveyorCompact", { numberOfKeys: 4, lua: COMPACT });
     redis.defineCommand("conveyorProbe", { numberOfKeys: 4, lua: PROBE });
@@ -311,11 +363,15 @@ export class RunStore {
     known: Run | null = null,
     acks: string[] = [],
   ): Promise<{ result: AppendResult; state: ApplyState | null }> {
-    const reply = (await this.appendScript(key, event, options, limit, known, acks)) as Buffer[] & { 6?: [Buffer, Buffer[]][] };
+    return this.appendReply((await this.appendScript(key, event, options, limit, known, acks)) as Buffer[], known);
+  }
+
+  private appendReply(reply: Buffer[], known: Run | null): { result: AppendResult; state: ApplyState | null } {
     const status = reply[0]!.toString();
     if (status === "no-run") return { result: { status: "no-run" }, state: null };
     const result: AppendResult = status === "appended" ? { status: "appended", entryId: reply[1]!.toString() } : { status: "duplicate" };
-    return { result, state: this.toApplyState(reply[2]!, reply[3]!, reply[4]!, reply[5]!, reply[6]!, known) };
+    const [version, cursor, schema, record, entries] = reply.slice(2) as [Buffer, Buffer, Buffer, Buffer, unknown];
+    return { result, state: this.toApplyState(version, cursor, schema, record, entries as [Buffer, Buffer[]][], known) };
   }
 
   private appendScript(
@@ -326,7 +382,14 @@ export class RunStore {
     known: Run | null = null,
     acks: string[] = [],
   ): Promise<unknown> {
-    const args = [
+    const args = [...this.appendArgs(key, event, options, limit, known), ...acks];
+    // Replies with a run record come as bytes: a waiting run's record is compressed.
+    return limit > 0 ? this.script("conveyorAppendBuffer", ...args) : this.script("conveyorAppend", ...args);
+  }
+
+  /** APPEND's keys and ARGV[1..10]. */
+  private appendArgs(key: IssueKey, event: PipelineEvent, options: { source: string; requiresRun: boolean }, limit: number, known: Run | null): (string | number)[] {
+    return [
       this.keys.meta(key),
       this.keys.log(key),
       this.keys.seen(key),
@@ -342,10 +405,7 @@ export class RunStore {
       limit,
       known?.id ?? "",
       known ? String(known.version) : "",
-      ...acks,
     ];
-    // Replies with a run record come as bytes: a waiting run's record is compressed.
-    return limit > 0 ? this.script("conveyorAppendBuffer", ...args) : this.script("conveyorAppend", ...args);
   }
 
   async load(key: IssueKey): Promise<Snapshot> {
@@ -417,40 +477,39 @@ export class RunStore {
    * `commit`, answering what the engine needs next; `timers` tells which timer jobs the run keeps,
    * `readLog` asks for what compaction reads (for a run that now waits).
    */
-  async commitWith(
-    key: IssueKey,
-    base: Snapshot,
-    next: { run: Run | null; cursor: string; outcomes: Outcome[]; effects: Effect[]; timers?: TimerSlots; readLog?: boolean; acks?: string[] },
-  ): Promise<Committed> {
-    const changed = next.run !== null && next.run !== base.run;
-    const timers = next.timers ?? { D: "", R: "", clear: false };
-    const args: (string | number)[] = [
-      String(base.version),
-      base.cursor,
-      next.cursor,
-      changed ? JSON.stringify(next.run) : "",
-      next.run?.version ?? 0,
-      next.run?.state ?? "",
-      next.run?.id ?? "",
-      schemaTag(),
-      timers.D,
-      timers.R,
-      timers.clear ? "1" : "0",
-      next.readLog ? "1" : "0",
-      next.acks?.length ?? 0,
-      ...(next.acks ?? []),
-      next.outcomes.length,
-      ...next.outcomes.map((outcome) => JSON.stringify(outcome)),
-      ...next.effects.flatMap((effect) => [effect.id, JSON.stringify(effect)]),
-    ];
-    const reply = (await this.script("conveyorCommit", this.keys.meta(key), this.keys.log(key), this.keys.outbox(key), this.keys.run(key), ...args)) as [number, number?, string[]?, string?, RawEntry[]?];
+  async commitWith(key: IssueKey, base: Snapshot, next: Commit & { cursor: string; acks?: string[] }): Promise<Committed> {
+    const [fields, rest] = commitArgs(base, next);
+    const acks = next.acks ?? [];
+    const reply = (await this.script("conveyorCommit", this.keys.meta(key), this.keys.log(key), this.keys.outbox(key), this.keys.run(key), ...fields, acks.length, ...acks, ...rest)) as CommitReply;
     if (reply[0] !== 1) return { ok: false, logLength: 0, cancels: [] };
-    return {
-      ok: true,
-      logLength: reply[1]!,
-      cancels: reply[2]!,
-      ...(next.readLog ? { log: { cursor: next.cursor, archived: reply[3]!, entries: reply[4]! } } : {}),
-    };
+    return committed(reply, next.cursor, next.readLog);
+  }
+
+  /**
+   * Appends an effect's or timer's result and, when `known` is still the stored run and no other
+   * event waits before it, commits `next` (decided from `known`, outcomes' `of` left "") in the
+   * same round trip. Otherwise it is only appended, and the answer is what an applier reads next
+   * (`appendAndRead`'s).
+   */
+  async appendAndCommit(
+    key: IssueKey,
+    event: PipelineEvent,
+    options: { source: string; requiresRun: boolean },
+    known: Run,
+    next: Commit,
+    acks: string[] = [],
+    limit = 100,
+  ): Promise<{ result: AppendResult; committed: Committed } | { result: AppendResult; state: ApplyState | null }> {
+    const [fields, rest] = commitArgs({ run: known, version: known.version, cursor: "" }, { ...next, cursor: "" });
+    const reply = (await this.script("conveyorAppendCommitBuffer", ...this.appendArgs(key, event, options, limit, known), acks.length, ...acks, ...fields, ...rest)) as Buffer[];
+    const status = reply[0]!.toString();
+    if (status === "committed") {
+      const entryId = reply[1]!.toString();
+      const [logLength, cancels, archived, entries] = reply.slice(2) as unknown as [number, Buffer[], Buffer, [Buffer, Buffer[]][]];
+      const log = next.readLog ? { cursor: entryId, archived: archived.toString(), entries: entries.map(([id, f]): RawEntry => [id.toString(), f.map(String)]) } : undefined;
+      return { result: { status: "appended", entryId }, committed: { ok: true, logLength, cancels: cancels.map(String), ...(log ? { log } : {}) } };
+    }
+    return this.appendReply(reply, known);
   }
 
   async outbox(key: IssueKey): Promise<Effect[]> {
@@ -646,6 +705,50 @@ export class RunStore {
   async release(key: IssueKey, name: string): Promise<void> {
     await this.redis.del(this.keys.claim(key, name));
   }
+}
+
+/** What a commit writes besides the cursor (decided by the engine from the run it read). */
+export interface Commit {
+  run: Run | null;
+  outcomes: Outcome[];
+  effects: Effect[];
+  /** Which timer jobs the run keeps (engine.planTimers); none change when absent. */
+  timers?: TimerSlots;
+  /** Also answer what compaction reads (for a run that now waits). */
+  readLog?: boolean;
+}
+
+type CommitReply = [number, number?, string[]?, string?, RawEntry[]?];
+
+/** COMMIT_WRITES' field block (ARGV[f..f+11]) and what follows the acks: outcomes, then effects. */
+function commitArgs(base: Snapshot, next: Commit & { cursor: string }): [(string | number)[], (string | number)[]] {
+  const changed = next.run !== null && next.run !== base.run;
+  const timers = next.timers ?? { D: "", R: "", clear: false };
+  const fields = [
+    String(base.version),
+    base.cursor,
+    next.cursor,
+    changed ? JSON.stringify(next.run) : "",
+    next.run?.version ?? 0,
+    next.run?.state ?? "",
+    next.run?.id ?? "",
+    schemaTag(),
+    timers.D,
+    timers.R,
+    timers.clear ? "1" : "0",
+    next.readLog ? "1" : "0",
+  ];
+  const rest = [next.outcomes.length, ...next.outcomes.map((outcome) => JSON.stringify(outcome)), ...next.effects.flatMap((effect) => [effect.id, JSON.stringify(effect)])];
+  return [fields, rest];
+}
+
+function committed(reply: CommitReply, cursor: string, readLog: boolean | undefined): Committed {
+  return {
+    ok: true,
+    logLength: reply[1]!,
+    cancels: reply[2]!,
+    ...(readLog ? { log: { cursor, archived: reply[3]!, entries: reply[4]! } } : {}),
+  };
 }
 
 /** The outbox fields of effects and of timer jobs to cancel (what `ackOutbox` removes). */

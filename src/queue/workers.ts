@@ -116,7 +116,7 @@ export function startWorkers(options: WorkerOptions): Workers {
 async function runEffect(job: Job<EffectJob>, token: string | undefined, engine: Engine, execute: ExecuteEffect, baseLog: Logger): Promise<string> {
   const { issueKey, runId } = job.data;
   const effect = job.data.effect as ExecutableEffect;
-  const { run } = await engine.load(issueKey);
+  const run = await engine.runFor(issueKey, effect);
   const log = baseLog.child({ runId, issueKey, effect: effect.kind, effectId: effect.id, stage: run?.stage, round: run?.round, ...(job.data.deliveryId ? { deliveryId: job.data.deliveryId } : {}) });
   if (!run || run.id !== runId) {
     log.warn("effect skipped: its run is gone or was replaced by a newer run");

@@ -263,6 +263,53 @@ describe("status updates", () => {
   });
 });
 
+describe("status updates with a delay", () => {
+  it("join the one status job that waits out its delay, which renders the last of them; a later update gets a job of its own", async () => {
+    const delayed = testEngine({ statusDelayMs: 400 });
+    const { engine: e } = delayed;
+    const issue = 21;
+    const seen: number[] = [];
+    const execute: ExecuteEffect = async (effect, context) => {
+      if (effect.kind === "post-status" && context.issueKey === key(issue)) seen.push(context.run.version);
+      return null;
+    };
+    const statusJobs = async () =>
+      (await e.queues.effects.getJobs(["delayed", "waiting", "active", "completed"])).filter((job) => job.data.issueKey === key(issue) && job.data.effect.kind === "post-status");
+    await e.submit(key(issue), events.labeled(issue), { source: `label-${issue}`, requiresRun: false });
+    await e.submit(key(issue), events.configLoaded(), { source: `config-${issue}`, requiresRun: false });
+    await e.apply(key(issue));
+    for (let i = 0; i < 3; i++) {
+      await e.submit(key(issue), events.status(2200 + i, at(5 + i)), { source: `s-${i}`, requiresRun: true });
+      await e.apply(key(issue));
+    }
+    // The implement deadline is due already (the events are dated in the past): keep it out of this.
+    for (const job of await e.queues.timers.getJobs(["delayed", "waiting"])) await job.remove();
+    const connection = createRedis(delayed.url);
+    const workers = startWorkers({ connection, prefix: delayed.queuePrefix, engine: e, execute, log: pino({ level: "silent" }), concurrency: { events: 1, effects: 2, timers: 1 } });
+    try {
+      const latest = (await e.store.load(key(issue))).run!.version;
+      // Four updates decided (config and three status commands), one job, still waiting out its delay.
+      const jobs = await statusJobs();
+      expect(jobs.map((job) => job.id)).toEqual([`${(await e.store.load(key(issue))).run!.id}_implement_r0_v2_post-status`]);
+      expect(await jobs[0]!.getState()).toBe("delayed");
+      expect(seen).toEqual([]);
+      await until(async () => seen.length === 1);
+      expect(seen).toEqual([latest]);
+
+      // Once that job ran, the next update is not lost: it has a job of its own.
+      await until(async () => (await e.queues.effects.getJobCounts("active", "delayed")).active === 0);
+      await e.submit(key(issue), events.status(2300, at(9)), { source: "s-late", requiresRun: true });
+      await e.apply(key(issue));
+      await until(async () => seen.length === 2);
+      expect(seen).toEqual([latest, latest + 1]);
+    } finally {
+      await workers.close();
+      await connection.quit();
+      await delayed.close();
+    }
+  });
+});
+
 describe("seen marks", () => {
   it("dedupe by source in one sorted set per issue, which expires, and prune expired marks", async () => {
     const k = key(30);

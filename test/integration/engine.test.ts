@@ -1,5 +1,5 @@
 // The engine on a real Redis without workers: ordering, exclusivity and refusals.
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { Engine, timerJobId } from "../../src/queue/engine.js";
 import { RunStore } from "../../src/queue/run-store.js";
 import { createQueues, timerFired } from "../../src/queue/queues.js";
@@ -125,5 +125,83 @@ describe("Engine.apply", () => {
     expect(swept.drained).toBeGreaterThanOrEqual(1);
     expect(await engine.store.outbox(key(7))).toEqual([]);
     expect(await engine.queues.effects.getJob(effect.id)).toBeDefined();
+  });
+});
+
+describe("Engine.submitAndApply (an effect's or timer's result, in its worker)", () => {
+  const dispatched = (workflowRunId: number) => ({ type: "implement.dispatched" as const, at: at(9), round: 0, workflowRunId });
+
+  it("appends and commits a result decided on the run the worker holds in one round trip, with the outcome naming its entry", async () => {
+    const run = await startRun(11);
+    const commits = vi.spyOn(engine.store, "commitWith");
+    try {
+      const result = await engine.submitAndApply(key(11), dispatched(71), { source: "dispatch-11", requiresRun: false, known: run });
+      expect(result.status).toBe("appended");
+      expect(commits).not.toHaveBeenCalled();
+      const after = await engine.store.load(key(11));
+      expect(after.run).toMatchObject({ version: run.version + 1, workflowRunId: 71 });
+      expect(after.cursor).toBe(result.status === "appended" && result.entryId);
+      const history = await engine.store.history(key(11));
+      const outcome = history.at(-1)!;
+      expect(outcome.kind === "outcome" && outcome.outcome).toMatchObject({ of: after.cursor, type: "implement.dispatched", applied: true, stage: "implement" });
+      // Its effect (a status update) joined the status job startRun queued; the outbox is acknowledged.
+      expect(await engine.store.outbox(key(11))).toHaveLength(1);
+      await engine.flushAcks();
+      expect(await engine.store.outbox(key(11))).toEqual([]);
+      expect(await engine.submitAndApply(key(11), dispatched(71), { source: "dispatch-11", requiresRun: false, known: after.run })).toEqual({ status: "duplicate" });
+      expect((await engine.store.load(key(11))).version).toBe(run.version + 1);
+    } finally {
+      commits.mockRestore();
+    }
+  });
+
+  it("applies in log order when another event waits before the result: the webhook first, then the result", async () => {
+    const run = await startRun(12);
+    await engine.store.append(key(12), events.status(1201), { source: "comment-12", requiresRun: true }); // its apply job has not run yet
+    await engine.submitAndApply(key(12), dispatched(72), { source: "dispatch-12", requiresRun: false, known: run });
+    const outcomes = (await engine.store.history(key(12))).flatMap((entry) => (entry.kind === "outcome" ? [entry.outcome.type] : []));
+    expect(outcomes.slice(-2)).toEqual(["command.received", "implement.dispatched"]);
+    expect((await engine.store.load(key(12))).run).toMatchObject({ version: run.version + 2, workflowRunId: 72 });
+  });
+
+  it("decides on the stored run when the one the worker holds is stale (another process moved it)", async () => {
+    const run = await startRun(13);
+    const redis = createRedis(url);
+    const queues = createQueues(redis, queuePrefix);
+    const rival = new Engine(new RunStore(redis, keys), queues, pino({ level: "silent" }), {}, { statusDelayMs: 0 });
+    try {
+      await rival.submit(key(13), events.closed(), { source: "close-13", requiresRun: true });
+      await rival.apply(key(13));
+      await engine.submitAndApply(key(13), dispatched(73), { source: "dispatch-13", requiresRun: false, known: run });
+      const after = await engine.store.load(key(13));
+      expect(after.run).toMatchObject({ state: "cancelled", workflowRunId: null, version: run.version + 1 });
+      const last = (await engine.store.history(key(13))).at(-1)!;
+      expect(last.kind === "outcome" && last.outcome).toMatchObject({ type: "implement.dispatched", applied: false, reason: expect.stringMatching(/cancelled/) });
+    } finally {
+      await queues.close();
+      await redis.quit();
+    }
+  });
+});
+
+describe("Engine.runFor (the run an effect job executes against)", () => {
+  it("is the run at the version that decided the effect when this process committed it; else, and for status updates, the stored run", async () => {
+    const run = await startRun(14);
+    const reads = vi.spyOn(engine.store, "readState");
+    try {
+      const dispatch = { kind: "dispatch-implement" as const, id: `${run.id}_implement_r0_v${run.version}_dispatch-implement`, round: 0, feedback: null };
+      expect(await engine.runFor(key(14), dispatch)).toEqual(run);
+      expect(reads).not.toHaveBeenCalled();
+
+      expect(await engine.runFor(key(14), { kind: "post-status", id: `${run.id}_implement_r0_v${run.version}_post-status` })).toEqual(run);
+      expect(reads).toHaveBeenCalledTimes(1);
+
+      // Another process moved the run: an effect decided later than what this process knows is read.
+      const older = { ...dispatch, id: `${run.id}_implement_r0_v${run.version + 1}_dispatch-implement` };
+      expect(await engine.runFor(key(14), older)).toEqual(run);
+      expect(reads).toHaveBeenCalledTimes(2);
+    } finally {
+      reads.mockRestore();
+    }
   });
 });

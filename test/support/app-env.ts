@@ -22,6 +22,9 @@ export async function appEnv(redisUrl: string, credentials = appCredentials(), e
     HOST: "127.0.0.1",
     LOG_LEVEL: "silent",
     CONVEYOR_PREFIX: `t${randomUUID().slice(0, 8)}`,
+    // Status updates render at once, so tests see every step's status; the delay that joins
+    // updates has tests of its own (engine-compaction, "status updates").
+    STATUS_DELAY_MS: "0",
     ...extra,
   };
   return { env, port, credentials, url: `http://127.0.0.1:${port}` };

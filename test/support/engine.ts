@@ -1,16 +1,19 @@
 import { pino } from "pino";
-import { Engine } from "../../src/queue/engine.js";
+import { Engine, type EngineOptions } from "../../src/queue/engine.js";
 import { createQueues } from "../../src/queue/queues.js";
 import { RunStore } from "../../src/queue/run-store.js";
 import { DEFAULT_CONFIG } from "../../src/pipeline/config.js";
 import type { PipelineEvent } from "../../src/pipeline/events.js";
 import { testRedis } from "./redis.js";
 
-/** An engine on the test Redis with its own prefix, and no workers: tests call apply() themselves. */
-export function testEngine() {
+/**
+ * An engine on the test Redis with its own prefix, and no workers: tests call apply() themselves.
+ * Status updates are enqueued without a delay unless `options` asks for one.
+ */
+export function testEngine(options: EngineOptions = { statusDelayMs: 0 }) {
   const { redis, keys, queuePrefix, url } = testRedis();
   const queues = createQueues(redis, queuePrefix);
-  const engine = new Engine(new RunStore(redis, keys), queues, pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }));
+  const engine = new Engine(new RunStore(redis, keys), queues, pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }), {}, options);
   return {
     engine,
     redis,
