@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
 import { decide, type Decision } from "../pipeline/decide.js";
 import type { Effect, EffectOf } from "../pipeline/effects.js";
@@ -143,7 +144,10 @@ export class Engine {
     private readonly options: EngineOptions = {},
   ) {}
 
-  /** Logs an event for an issue and wakes an applier. `source` (delivery id, effect id) dedupes. */
+  /**
+   * Logs an event for an issue and wakes an applier. `source` (delivery id, effect id) dedupes.
+   * Ingress answers fast (GitHub gives up after 10 s): applying is an apply job's.
+   */
   async submit(key: IssueKey, event: PipelineEvent, options: { source: string; requiresRun: boolean }): Promise<AppendResult> {
     // An event that may create a run is tracked before it is logged, so the sweep finds it even
     // if this process dies right after the append.
@@ -168,7 +172,7 @@ export class Engine {
     try {
       if (known) batch = this.decideBatch(key, known, [{ entryId: "", event, source: options.source }], { rethrow: true });
     } catch {
-      // decide threw: the ordinary path below applies the logged event and tells the issue.
+      // decide threw: the ordinary path applies the logged event and tells the issue.
     }
     const plan = batch ? planTimers(known, batch.run, batch.effects) : null;
     const reply = await (batch && plan && known
@@ -178,6 +182,7 @@ export class Engine {
       this.deferAcks(key, acks);
       throw error;
     });
+    const { result } = reply;
     try {
       if ("committed" in reply) {
         const pass = new Pass();
@@ -187,11 +192,12 @@ export class Engine {
         await this.applyFrom(key, reply.state);
       }
     } catch (error) {
+      // The event is logged: it must not be lost with this error, nor fail the caller.
       this.log.warn({ err: error, issueKey: key, event: event.type }, `applying ${event.type} in the worker failed; an apply job takes over`);
       const last = "state" in reply ? reply.state?.entries.at(-1)?.entryId : undefined;
-      await this.wake(key, reply.result.status === "appended" ? reply.result.entryId : `retry-${last ?? Date.now()}`);
+      await this.wake(key, result.status === "appended" ? result.entryId : `retry-${last ?? Date.now()}`);
     }
-    return reply.result;
+    return result;
   }
 
   async wake(key: IssueKey, reason: string): Promise<void> {
@@ -472,12 +478,13 @@ export class Engine {
     // Status updates coalesce: the job renders the run as stored when it runs, so one job that
     // has not started yet serves every update decided while it waits (its delay); one added while
     // it runs is kept and runs after it (BullMQ deduplication with keepLastIfActive), so the
-    // status never stays behind the run. A job this process added less than half its delay ago
-    // cannot have started: it will render this update too, without asking Redis.
+    // status never stays behind the run. A job this process created cannot start before its
+    // delay is over: while most of it is left (a margin for the wall clock BullMQ schedules by),
+    // that job renders this update too, without asking Redis.
     const delay = this.options.statusDelayMs ?? STATUS_DELAY_MS;
-    const now = Date.now();
+    const now = performance.now();
     const added = this.statusAdded.get(runId);
-    if (added !== undefined && now - added < delay / 2) return;
+    if (added !== undefined && now - added < delay * 0.8) return;
     const job = await this.queues.effects.add(effect.kind, data, { jobId: effect.id, delay, deduplication: { id: `${runId}_status`, keepLastIfActive: true } });
     // Only a job this call created fires a full delay after `now`; one it joined may start sooner.
     if (job.id === effect.id && delay > 0) {
