@@ -3,12 +3,16 @@
 // pipeline event, against bare BullMQ jobs processed in the same run and on the same Redis.
 //
 // Every transition takes the real path: a webhook is appended to the issue's log and applied by
-// an apply job; an effect's result is appended and applied by the effect job itself (decide →
-// commit with outbox → effect and timer jobs) → … The outside world (the implementer's
-// workflow run completing, a human approving) is simulated by the no-op `post-status` executor:
-// when the status it would render shows the run waiting for one of those, it submits that event
-// through `engine.submit` with a stable source, as ingress would for the webhook (deduplicated, so
-// a second status update of the same stage adds nothing). CI is found finished by evaluate-ci.
+// an apply job; an effect's result is decided on the run its job holds and appended and committed
+// in one script by the effect job itself (or appended and applied in log order when the run
+// moved) → effect and timer jobs → … The outside world (the implementer's workflow run
+// completing, a human approving) is simulated from EngineHooks.onApplied: when a commit leaves
+// the run waiting for one of those, that event is submitted through `engine.submit` with a stable
+// source, as ingress would for the webhook. CI is found finished by evaluate-ci.
+//
+// A third reference, the floor, is the bare chain with the one write any durable event-sourced
+// transition makes (run record, event, outcome) added to each job: what is left above it is
+// Conveyor's own work (outbox, timers, status jobs, indexes, webhook apply jobs, compaction).
 import { performance } from "node:perf_hooks";
 import { Queue, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
@@ -36,6 +40,32 @@ const BARE_CONCURRENCY = CONCURRENCY.events + CONCURRENCY.effects;
 /** Same stalled-job settings as src/queue/workers.ts, so both sides run the same checks. */
 const STALL = { lockDuration: 30_000, stalledInterval: 15_000, maxStalledCount: 2 } as const;
 const PHASE_TIMEOUT_MS = 120_000;
+
+interface BareJob {
+  chain: number;
+  step: number;
+  length: number;
+  t0: number;
+  /** Make the floor's write before adding the next job. */
+  floor: boolean;
+}
+
+/** The floor's one Lua call: a run record replaced, an event and its outcome appended (log kept short). */
+const FLOOR_WRITE = `
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', 64, '*', 'kind', 'event', 'event', ARGV[2])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', 64, '*', 'kind', 'outcome', 'outcome', ARGV[3])
+return 1`;
+
+/** A real run record (JSON, as a commit writes it) and a real event and outcome of a finished bench run. */
+async function floorSample(store: RunStore, key: IssueKey): Promise<{ run: string; event: string; outcome: string }> {
+  const history = await store.history(key);
+  const event = history.find((entry) => entry.kind === "event" && entry.event.type === "ci.finished");
+  const outcome = history.find((entry) => entry.kind === "outcome" && entry.outcome.type === "ci.finished");
+  const { run } = await store.load(key);
+  if (!run || event?.kind !== "event" || outcome?.kind !== "outcome") throw new Error(`bench transitions: no finished run at ${key} to take the floor's record from`);
+  return { run: JSON.stringify({ ...run, stage: "approval", state: "active" }), event: JSON.stringify(event.event), outcome: JSON.stringify(outcome.outcome) };
+}
 
 /** Counters of one measured phase, fed by the observing store and engine and by worker events. */
 class Tally {
@@ -299,16 +329,22 @@ export default async function transitions(): Promise<BenchResult> {
     }
 
     // Bare BullMQ: one queue, one worker, no-op jobs; a job of a chain adds the chain's next job
-    // before it completes, as an effect job appends its result event.
+    // before it completes, as an effect job appends its result event. In the "floor" phases a job
+    // first makes the one write any durable event-sourced transition makes (see FLOOR_WRITE).
     const bareConnection = createRedis(redis.url);
     const bareWorkerConnection = createRedis(redis.url);
-    const bareQueue = new Queue<{ chain: number; step: number; length: number; t0: number }>("bare", { connection: bareConnection, prefix: "{bare}" });
+    bareWorkerConnection.defineCommand("floorWrite", { numberOfKeys: 2, lua: FLOOR_WRITE });
+    const floorWrite = (chain: number) =>
+      (bareWorkerConnection as unknown as { floorWrite(...args: string[]): Promise<unknown> }).floorWrite(`{floor}:run:${chain}`, `{floor}:log:${chain}`, floorPayload.run, floorPayload.event, floorPayload.outcome);
+    const floorPayload = { run: "", event: "", outcome: "" };
+    const bareQueue = new Queue<BareJob>("bare", { connection: bareConnection, prefix: "{bare}" });
     const bare = { completed: 0, target: 0, latencies: [] as number[], done: null as null | (() => void), fail: null as null | ((error: Error) => void) };
-    const bareWorker = new Worker<{ chain: number; step: number; length: number; t0: number }>(
+    const bareWorker = new Worker<BareJob>(
       "bare",
-      async (job: Job<{ chain: number; step: number; length: number; t0: number }>) => {
-        const { chain, step, length } = job.data;
-        if (step + 1 < length) await bareQueue.add("step", { chain, step: step + 1, length, t0: performance.now() });
+      async (job: Job<BareJob>) => {
+        const { chain, step, length, floor } = job.data;
+        if (floor) await floorWrite(chain);
+        if (step + 1 < length) await bareQueue.add("step", { chain, step: step + 1, length, t0: performance.now(), floor });
       },
       { connection: bareWorkerConnection, prefix: "{bare}", concurrency: BARE_CONCURRENCY, ...STALL },
     );
@@ -374,7 +410,7 @@ export default async function transitions(): Promise<BenchResult> {
       return { stats: stats(tally.transitions, tally.latencies, measured), tally: snapshot, transitionsPerRun };
     }
 
-    async function barePhase(chains: number, length: number, mode: "chain" | "bulk"): Promise<PhaseStats> {
+    async function barePhase(chains: number, length: number, mode: "chain" | "bulk" | "floor"): Promise<PhaseStats> {
       const jobs = chains * length;
       bare.completed = 0;
       bare.target = jobs;
@@ -385,38 +421,43 @@ export default async function transitions(): Promise<BenchResult> {
           bare.done = () => (clearTimeout(timer), resolve());
           bare.fail = (error) => (clearTimeout(timer), reject(error));
         });
-        if (mode === "chain") {
-          await Promise.all(Array.from({ length: chains }, (_, chain) => bareQueue.add("step", { chain, step: 0, length, t0: performance.now() })));
-        } else {
+        if (mode === "bulk") {
           const t0 = performance.now();
-          await bareQueue.addBulk(Array.from({ length: jobs }, (_, i) => ({ name: "step", data: { chain: i, step: 0, length: 1, t0 } })));
+          await bareQueue.addBulk(Array.from({ length: jobs }, (_, i) => ({ name: "step", data: { chain: i, step: 0, length: 1, t0, floor: false } })));
+        } else {
+          await Promise.all(Array.from({ length: chains }, (_, chain) => bareQueue.add("step", { chain, step: 0, length, t0: performance.now(), floor: mode === "floor" })));
         }
         await finished;
       });
       return stats(jobs, bare.latencies, measured);
     }
 
-    // Warm-up: scripts loaded, connections open, JIT warm; also tells the transitions per run.
+    // Warm-up: scripts loaded, connections open, JIT warm; also tells the transitions per run,
+    // and gives the floor phases a real run record (as it stands in approval) and real log entries.
     const warm = await conveyorPhase(WARMUP_RUNS);
     const perRun = warm.transitionsPerRun;
     if (!Number.isInteger(perRun)) throw new Error(`bench transitions: runs took ${perRun} transitions on average; expected the same number for every run`);
+    Object.assign(floorPayload, await floorSample(conveyor.store, subject(0).key));
     await barePhase(WARMUP_RUNS, perRun, "chain");
     await barePhase(WARMUP_RUNS, perRun, "bulk");
+    await barePhase(WARMUP_RUNS, perRun, "floor");
 
-    const rounds: { bare: PhaseStats; conveyor: PhaseStats; bulk: PhaseStats; tally: Tally }[] = [];
+    const rounds: { bare: PhaseStats; conveyor: PhaseStats; bulk: PhaseStats; floor: PhaseStats; tally: Tally }[] = [];
     for (let i = 0; i < REPEATS; i++) {
       const bareStats = await barePhase(RUNS, perRun, "chain");
       const conveyorRun = await conveyorPhase(RUNS);
       if (conveyorRun.transitionsPerRun !== perRun) throw new Error(`bench transitions: ${conveyorRun.transitionsPerRun} transitions per run, expected ${perRun}`);
+      const floorStats = await barePhase(RUNS, perRun, "floor");
       const bulkStats = await barePhase(RUNS, perRun, "bulk");
-      rounds.push({ bare: bareStats, conveyor: conveyorRun.stats, bulk: bulkStats, tally: conveyorRun.tally });
+      rounds.push({ bare: bareStats, conveyor: conveyorRun.stats, bulk: bulkStats, floor: floorStats, tally: conveyorRun.tally });
     }
 
     // Each round's ratio compares phases run back to back, so drift in machine load cancels out;
     // the table shows the round with the median ratio.
     const ratioOf = (r: (typeof rounds)[number]) => r.conveyor.msPerUnit / r.bare.msPerUnit;
     const medianRound = [...rounds].sort((a, b) => ratioOf(a) - ratioOf(b))[Math.floor(rounds.length / 2)]!;
-    const { bare: bareMedian, conveyor: conveyorMedian, bulk: bulkMedian, tally: t } = medianRound;
+    const { bare: bareMedian, conveyor: conveyorMedian, bulk: bulkMedian, floor: floorMedian, tally: t } = medianRound;
+    const floorRatios = rounds.map((r) => r.floor.msPerUnit / r.bare.msPerUnit).sort((a, b) => a - b);
     const row = (s: PhaseStats) => ({
       units: s.units,
       seconds: s.seconds,
@@ -441,6 +482,7 @@ export default async function transitions(): Promise<BenchResult> {
         { subject: `bare BullMQ no-op job, ${RUNS} chains × ${perRun} (concurrency ${BARE_CONCURRENCY})`, ...row(bareMedian), note: "unit = job; latency add→completed" },
         { subject: `Conveyor transition, ${RUNS} runs × ${perRun} (events ${CONCURRENCY.events}, effects ${CONCURRENCY.effects})`, ...row(conveyorMedian), note: "unit = applied event; latency append→commit" },
         { subject: `bare BullMQ no-op job, addBulk ${RUNS * perRun} (reference)`, ...row(bulkMedian), note: "not the ratio's baseline: no chain" },
+        { subject: `floor: bare job + one durable transition write, ${RUNS} chains × ${perRun} (reference)`, ...row(floorMedian), note: "see details.floor" },
       ],
       details: {
         runs: RUNS,
@@ -448,6 +490,14 @@ export default async function transitions(): Promise<BenchResult> {
         repeats: REPEATS,
         concurrency: { conveyor: CONCURRENCY, bare: BARE_CONCURRENCY },
         ratioVsBulk: round(conveyorMedian.msPerUnit / bulkMedian.msPerUnit, 3),
+        floor: {
+          /** The floor phase ÷ the bare phase of the same round, median of the rounds. */
+          ratio: round(floorRatios[Math.floor(floorRatios.length / 2)]!, 3),
+          conveyorVsFloor: round(conveyorMedian.msPerUnit / floorMedian.msPerUnit, 3),
+          runRecordBytes: Buffer.byteLength(floorPayload.run),
+          eventBytes: Buffer.byteLength(floorPayload.event),
+          outcomeBytes: Buffer.byteLength(floorPayload.outcome),
+        },
         /** Less sensitive to other load on the machine than wall time: CPU per unit, Node + Redis. */
         cpuRatio: round((conveyorMedian.nodeCpuMsPerUnit + conveyorMedian.redisCpuMsPerUnit) / (bareMedian.nodeCpuMsPerUnit + bareMedian.redisCpuMsPerUnit), 3),
         perTransition: {
@@ -462,15 +512,17 @@ export default async function transitions(): Promise<BenchResult> {
         bare: compact(bareMedian),
         conveyor: compact(conveyorMedian),
         bulk: compact(bulkMedian),
+        floorPhase: compact(floorMedian),
         notes: [
           `ratio = Conveyor ms per transition ÷ bare ms per job (wall clock of a phase ÷ its units; = bare jobs/s ÷ transitions/s), per round of back-to-back phases; the median of ${REPEATS} rounds, whose phases the table shows.`,
           `Baseline: ${RUNS} chains of ${perRun} no-op jobs, each job adding the chain's next job before it completes — the same shape as ${RUNS} runs of ${perRun} sequential transitions started at once; the bare worker gets Conveyor's apply + effect slots (${BARE_CONCURRENCY}). addBulk of the same number of jobs is shown for reference only: it has no sequential dependency, so it is not the same work.`,
-          "A transition = one applied event: webhooks: append (Lua) → apply job → read (Lua) → decide → commit with outbox (Lua) → index (what changed) → effect/timer jobs; effect results: the effect job appends and reads (one Lua call) → decide → commit → enqueue, in that job. Status updates coalesce per run (effectJobsRun vs effectsCommitted). Effects do no GitHub call and answer with their result event (evaluate-ci: CI green); post-status submits the simulated webhooks (implementer workflow run completed, approval) through engine.submit.",
+          "A transition = one applied event: webhooks: append (Lua) → apply job → read (Lua) → decide → commit with outbox (Lua) → index (what changed) → effect/timer jobs; effect results: the effect job decides on the run it holds and appends and commits in one Lua call (or appends, reads and applies in log order when the run moved or another event waits) → enqueue, in that job. Status updates wait STATUS_DELAY_MS (1 s) and coalesce per run (effectJobsRun vs effectsCommitted); at the end of a phase the waiting ones are promoted and run. Effects do no GitHub call and answer with their result event (evaluate-ci: CI green); the simulated webhooks (implementer workflow run completed, approval) are submitted through engine.submit as soon as a commit leaves the run waiting for them.",
+          "Floor (reference, not the ratio's baseline): the bare chain again, each job first making, in one Lua call, the writes any durable event-sourced transition makes: the run record (SET, a real record of a run in approval), the event and its outcome (XADD, real entries). No outbox, timers, status, indexes, webhook apply jobs or compaction. details.floor.ratio = floor ÷ bare; details.floor.conveyorVsFloor = Conveyor ÷ floor.",
           "Redis commands: redisCmds = INFO commandstats diff (everything Redis executed, commands inside Lua scripts included; idle workers' blocking reads included); sentCmds = commands this process's ioredis clients sent (a script = 1).",
           "nodeCpuMs / redisCpuMs = CPU time per unit of this Node process (process.cpuUsage) and of redis-server (INFO cpu); less sensitive than wall time to other load on the machine. details.cpuRatio compares their sums.",
           "The sweep job scheduler of src/main.ts is not started (it fires once a minute and is not per-transition work).",
         ],
-        allRounds: rounds.map((r) => ({ ratio: round(ratioOf(r), 3), bare: row(r.bare), conveyor: row(r.conveyor), bulk: row(r.bulk) })),
+        allRounds: rounds.map((r) => ({ ratio: round(ratioOf(r), 3), bare: row(r.bare), conveyor: row(r.conveyor), bulk: row(r.bulk), floor: row(r.floor), floorRatio: round(r.floor.msPerUnit / r.bare.msPerUnit, 3) })),
       },
     };
   } finally {
