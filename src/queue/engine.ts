@@ -281,8 +281,8 @@ export class Engine {
     const result = await this.applyFrom(key, await this.readState(key, BATCH));
     // Nothing to apply: an outbox a failed drain left behind is still ours to enqueue.
     if (result.applied === 0) await this.drain(key);
-    // An apply job leaves what it enqueued acknowledged.
-    await this.ackNow(key);
+    // What it enqueued is acknowledged with this process's next call for the issue (usually the
+    // result of the effect it enqueued), or shortly: see ACK_DELAY_MS.
     return result;
   }
 
@@ -436,10 +436,12 @@ export class Engine {
 
   /** Turns everything in an issue's outbox into jobs. Job ids are fixed by effect ids, so draining twice is harmless. */
   async drain(key: IssueKey): Promise<number> {
-    await this.ackNow(key);
-    const { effects, cancels } = await this.store.outboxEntries(key);
-    if (effects.length === 0 && cancels.length === 0) return 0;
-    await this.enqueue(key, effects, cancels);
+    // What this process enqueued and has not acknowledged yet is not enqueued again.
+    const enqueued = new Set(this.pendingAcks.get(key));
+    const outbox = await this.store.outboxEntries(key);
+    const effects = outbox.effects.filter((effect) => !enqueued.has(effect.id));
+    const cancels = outbox.cancels.filter((job) => !enqueued.has(outboxFields([], [job])[0]!));
+    if (effects.length > 0 || cancels.length > 0) await this.enqueue(key, effects, cancels);
     await this.ackNow(key);
     return effects.length;
   }

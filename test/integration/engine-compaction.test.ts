@@ -29,6 +29,8 @@ async function startRun(issue: number): Promise<Run> {
   await engine.submit(key(issue), events.labeled(issue), { source: `label-${issue}`, requiresRun: false });
   await engine.submit(key(issue), events.configLoaded(), { source: `config-${issue}`, requiresRun: false });
   await engine.apply(key(issue));
+  // What the apply job enqueued is acknowledged with this process's next call, or shortly: now.
+  await engine.flushAcks();
   return (await store.load(key(issue))).run!;
 }
 
@@ -394,8 +396,8 @@ describe("crash recovery", () => {
       expect(swept.woken).toBeGreaterThanOrEqual(1);
       await engine.apply(key(51));
       expect((await store.load(key(51))).run!.stage).toBe("implement");
-      // What the rival worker enqueued it acknowledges with its next call for the issue, or soon.
-      await rival.flushAcks();
+      // What each of them enqueued it acknowledges with its next call for the issue, or soon.
+      await Promise.all([rival.flushAcks(), engine.flushAcks()]);
       expect((await store.outbox(key(51))).length).toBe(0);
     } finally {
       await rival.queues.close();

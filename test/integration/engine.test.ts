@@ -16,6 +16,8 @@ async function startRun(issue: number) {
   await engine.submit(key(issue), events.labeled(issue), { source: `label-${issue}`, requiresRun: false });
   await engine.submit(key(issue), events.configLoaded(), { source: `config-${issue}`, requiresRun: false });
   await engine.apply(key(issue));
+  // What the apply job enqueued is acknowledged with this process's next call, or shortly: now.
+  await engine.flushAcks();
   return (await engine.store.load(key(issue))).run!;
 }
 
