@@ -31,7 +31,8 @@ import { benchRedis } from "./lib/redis-server.js";
 import { percentile, round, type BenchResult } from "./lib/result.js";
 
 const RUNS = Number(process.env.BENCH_TRANSITIONS_RUNS ?? 200);
-const WARMUP_RUNS = 50;
+/** Warm-up rounds of every phase at full size, unmeasured: Conveyor's path is far more code than a bare job's, and the JIT needs a few thousand transitions to settle (the first measured round was the slowest by 20-40% with one short warm-up phase). */
+const WARMUP_ROUNDS = 2;
 const REPEATS = 5;
 /** startWorkers' defaults, passed explicitly so the bare worker can get the same job slots. */
 const CONCURRENCY = { events: 16, effects: 8, timers: 4 } as const;
@@ -434,13 +435,14 @@ export default async function transitions(): Promise<BenchResult> {
 
     // Warm-up: scripts loaded, connections open, JIT warm; also tells the transitions per run,
     // and gives the floor phases a real run record (as it stands in approval) and real log entries.
-    const warm = await conveyorPhase(WARMUP_RUNS);
+    const warm = await conveyorPhase(RUNS);
     const perRun = warm.transitionsPerRun;
     if (!Number.isInteger(perRun)) throw new Error(`bench transitions: runs took ${perRun} transitions on average; expected the same number for every run`);
     Object.assign(floorPayload, await floorSample(conveyor.store, subject(0).key));
-    await barePhase(WARMUP_RUNS, perRun, "chain");
-    await barePhase(WARMUP_RUNS, perRun, "bulk");
-    await barePhase(WARMUP_RUNS, perRun, "floor");
+    for (let i = 0; i < WARMUP_ROUNDS; i++) {
+      if (i > 0) await conveyorPhase(RUNS);
+      for (const mode of ["chain", "bulk", "floor"] as const) await barePhase(RUNS, perRun, mode);
+    }
 
     const rounds: { bare: PhaseStats; conveyor: PhaseStats; bulk: PhaseStats; floor: PhaseStats; tally: Tally }[] = [];
     for (let i = 0; i < REPEATS; i++) {
@@ -514,7 +516,7 @@ export default async function transitions(): Promise<BenchResult> {
         bulk: compact(bulkMedian),
         floorPhase: compact(floorMedian),
         notes: [
-          `ratio = Conveyor ms per transition ÷ bare ms per job (wall clock of a phase ÷ its units; = bare jobs/s ÷ transitions/s), per round of back-to-back phases; the median of ${REPEATS} rounds, whose phases the table shows.`,
+          `ratio = Conveyor ms per transition ÷ bare ms per job (wall clock of a phase ÷ its units; = bare jobs/s ÷ transitions/s), per round of back-to-back phases; the median of ${REPEATS} rounds, whose phases the table shows. ${WARMUP_ROUNDS} unmeasured rounds of every phase come first.`,
           `Baseline: ${RUNS} chains of ${perRun} no-op jobs, each job adding the chain's next job before it completes — the same shape as ${RUNS} runs of ${perRun} sequential transitions started at once; the bare worker gets Conveyor's apply + effect slots (${BARE_CONCURRENCY}). addBulk of the same number of jobs is shown for reference only: it has no sequential dependency, so it is not the same work.`,
           "A transition = one applied event: webhooks: append (Lua) → apply job → read (Lua) → decide → commit with outbox (Lua) → index (what changed) → effect/timer jobs; effect results: the effect job decides on the run it holds and appends and commits in one Lua call (or appends, reads and applies in log order when the run moved or another event waits) → enqueue, in that job. Status updates wait STATUS_DELAY_MS (1 s) and coalesce per run (effectJobsRun vs effectsCommitted); at the end of a phase the waiting ones are promoted and run. Effects do no GitHub call and answer with their result event (evaluate-ci: CI green); the simulated webhooks (implementer workflow run completed, approval) are submitted through engine.submit as soon as a commit leaves the run waiting for them.",
           "Floor (reference, not the ratio's baseline): the bare chain again, each job first making, in one Lua call, the writes any durable event-sourced transition makes: the run record (SET, a real record of a run in approval), the event and its outcome (XADD, real entries). No outbox, timers, status, indexes, webhook apply jobs or compaction. details.floor.ratio = floor ÷ bare; details.floor.conveyorVsFloor = Conveyor ÷ floor.",
