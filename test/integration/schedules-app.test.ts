@@ -207,14 +207,15 @@ describe("/conveyor schedules in an issue comment", () => {
   });
 
   it("pauses, resumes and backfills, and refuses users without write access", async () => {
-    gh.on("GET /repos/{owner}/{repo}/collaborators/{username}/permission", { ...repo, username: "visitor" }, { status: 200, body: { permission: "read", role_name: "read" } });
+    gh.on("GET /repos/{owner}/{repo}/collaborators/{username}/permission", { ...repo, username: "visitor" }, { status: 200, body: { permission: "read", role_name: "triage" } });
     gh.on("GET /repos/{owner}/{repo}/collaborators/{username}/permission", { ...repo, username: "Codertocat" }, { status: 200, body: { permission: "write", role_name: "write" } }, { times: 2 });
     // The backfilled firings open their issues.
     gh.on("POST /repos/{owner}/{repo}/issues", repo, (request) => ({ status: 201, body: { number: (request.body as { title: string }).title.endsWith("01") ? 41 : 42 } }), { times: 2 });
     gh.on("POST /repos/{owner}/{repo}/issues/{issue_number}/labels", repo, { status: 200, body: [] }, { times: 2 });
     await app.deliver(comment("/conveyor schedules pause nightly", "visitor"));
     await until(async () => replies().length === 1, "the refusal");
-    expect(replies()[0]).toContain("@visitor schedule commands need write access to this repository (you have read); nothing was changed.");
+    // A triage user (GitHub's legacy field says "read") is told their real role, as the approval gate reads it.
+    expect(replies()[0]).toContain("@visitor schedule commands need write access to this repository (you have triage); nothing was changed.");
     expect((await schedulers.list(REPO_ID)).schedules.find((s) => s.spec.id === "nightly")!.status).toBe("active");
 
     await app.deliver(comment("/conveyor schedules pause nightly"));

@@ -2,16 +2,24 @@ import { DEFAULT_CONFIG } from "../../pipeline/config.js";
 import type { EffectOf } from "../../pipeline/effects.js";
 import type { Guarded, Permission, PipelineEvent } from "../../pipeline/events.js";
 import { CODEOWNERS_PATHS, ownersOf, parseCodeowners } from "../codeowners.js";
-import { readFirstFile, repoParams, type GitHubContext } from "./octokit.js";
+import { readFirstFile, repoParams, type GitHubContext, type Octokit } from "./octokit.js";
 
-async function permissionOf(context: GitHubContext, login: string): Promise<Permission> {
+/**
+ * A user's permission on a repository, with GitHub's `maintain` and `triage` roles told apart
+ * (the legacy `permission` field reports them as write and read); "none" for a non-collaborator.
+ */
+export async function collaboratorPermission(octokit: Octokit, repo: { owner: string; repo: string }, login: string): Promise<Permission> {
   try {
-    const { data } = await context.octokit.rest.repos.getCollaboratorPermissionLevel({ ...repoParams(context.run), username: login });
+    const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({ ...repo, username: login });
     return (data.role_name === "maintain" ? "maintain" : data.role_name === "triage" ? "triage" : data.permission) as Permission;
   } catch (error) {
     if ((error as { status?: number }).status === 404) return "none";
     throw error;
   }
+}
+
+function permissionOf(context: GitHubContext, login: string): Promise<Permission> {
+  return collaboratorPermission(context.octokit, repoParams(context.run), login);
 }
 
 async function isTeamMember(context: GitHubContext, team: string, login: string): Promise<boolean> {

@@ -1,14 +1,16 @@
 import type { Logger } from "pino";
+import type { Permission } from "../../pipeline/events.js";
 import { formatInZone } from "../../schedules/template.js";
 import { parseWhen } from "../../schedules/when.js";
 import { ScheduleNotFoundError, type ScheduleJobData, type Schedulers } from "../../queue/schedulers.js";
-import type { GetOctokit, Octokit } from "../effects/octokit.js";
+import type { GetOctokit } from "../effects/octokit.js";
+import { collaboratorPermission } from "../effects/permission.js";
 import { parseScheduleCommand, SCHEDULE_COMMANDS_HELP, type ScheduleCommand } from "./commands.js";
 import { renderHistoryText, renderScheduleList } from "./render.js";
 
 export type CommandJob = Extract<ScheduleJobData, { kind: "command" }>;
 
-const AUTHORIZED = new Set(["admin", "maintain", "write"]);
+const AUTHORIZED: ReadonlySet<Permission> = new Set(["admin", "maintain", "write"]);
 const REPLY_TTL_MS = 4 * 86_400_000;
 
 export interface CommandDeps {
@@ -29,7 +31,7 @@ export async function runScheduleCommand(job: CommandJob, deps: CommandDeps): Pr
   if (await schedulers.redis.exists(replied)) return "already answered";
   const octokit = await deps.getOctokit(job.repo.installationId);
   const params = { owner: job.repo.owner, repo: job.repo.name };
-  const permission = await permissionOf(octokit, params, job.login);
+  const permission = await collaboratorPermission(octokit, params, job.login);
   let body: string;
   if (!AUTHORIZED.has(permission)) {
     body = `@${job.login} schedule commands need write access to this repository (you have ${permission}); nothing was changed.`;
@@ -42,16 +44,6 @@ export async function runScheduleCommand(job: CommandJob, deps: CommandDeps): Pr
   await octokit.rest.issues.createComment({ ...params, issue_number: job.issue, body: `${marker}\n${body}` });
   await schedulers.redis.set(replied, "1", "PX", REPLY_TTL_MS);
   return permission;
-}
-
-async function permissionOf(octokit: Octokit, params: { owner: string; repo: string }, login: string): Promise<string> {
-  try {
-    const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({ ...params, username: login });
-    return data.role_name === "maintain" ? "maintain" : data.permission;
-  } catch (error) {
-    if ((error as { status?: number }).status === 404) return "none";
-    throw error;
-  }
 }
 
 async function execute(command: ScheduleCommand, job: CommandJob, deps: CommandDeps): Promise<string> {
