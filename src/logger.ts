@@ -33,8 +33,8 @@ export const REDACT_PATHS = [
 
 /** Query parameters that carry credentials: the dashboard's one-time login link, OAuth codes. */
 const SECRET_QUERY = /([?&](?:token|access_token|code|client_secret)=)[^&#\s]*/gi;
-/** A password in a URL: `redis://:password@host`. */
-const URL_PASSWORD = /(\b[a-z][\w+.-]*:\/\/[^:/?#\s@]*:)[^@\s/]+@/gi;
+/** A password in a URL (`redis://:password@host`, `https://user:password@host`): group 1 is what precedes it. */
+export const URL_PASSWORD = /(\b[a-z][\w+.-]*:\/\/[^:/?#\s@]*:)[^@\s/]+@/gi;
 
 /** Text with the credentials a URL may carry replaced: the request line Probot's HTTP log writes, for one. */
 export function scrubSecrets(text: string): string {

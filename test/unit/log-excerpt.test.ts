@@ -113,6 +113,7 @@ describe("cleaning and masking lines", () => {
   it("masks token formats, credentials in URLs, bearer tokens and secret-named assignments, and keeps GitHub's *** and plain words", () => {
     expect(maskSecrets("push with ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8s9T0 failed")).toBe("push with *** failed");
     expect(maskSecrets("cloning https://deploy:s3cr3tPassw0rd@git.example.com/acme/widgets.git")).toBe("cloning https://deploy:***@git.example.com/acme/widgets.git");
+    expect(maskSecrets("connecting to redis://:s3cr3tPassw0rd@cache.internal:6379/0")).toBe("connecting to redis://:***@cache.internal:6379/0");
     expect(maskSecrets("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.abc123def456")).toBe("Authorization: Bearer ***");
     expect(maskSecrets('DB_PASSWORD="hunter2hunter2" API_TOKEN=zq81Kd02mXv7Lq')).toBe('DB_PASSWORD="***" API_TOKEN=***');
     expect(maskSecrets("  NPM_TOKEN: ***")).toBe("  NPM_TOKEN: ***");

@@ -3,6 +3,7 @@
 // and timestamps stripped and secrets-looking values masked the way GitHub masks registered
 // secrets (***). Pure text in, text out; downloading the log is ci-logs.ts's job.
 import { isSecretName, TOKEN_FORMATS } from "../../reviews/security/secrets.js";
+import { URL_PASSWORD } from "../../logger.js";
 
 export interface ExcerptLimits {
   /** Lines of the excerpt, not counting the "… (n lines left out)" markers and blank separators. */
@@ -72,7 +73,6 @@ export function cleanLine(raw: string): string {
   return text.replace(CONTROL, "").trimEnd();
 }
 
-const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+):[^@\s/]+@/gi;
 const AUTH_VALUE = /\b(bearer|basic|token)(\s+)(?=[A-Za-z0-9._~+/=-]*\d)(?=[A-Za-z0-9._~+/=-]*[A-Za-z])[A-Za-z0-9._~+/=-]{16,}/gi;
 const ASSIGNMENT = /\b([A-Za-z_][\w.-]*)(\s*[:=]\s*)(["']?)([^\s"']{8,})\3/g;
 
@@ -83,7 +83,7 @@ const ASSIGNMENT = /\b([A-Za-z_][\w.-]*)(\s*[:=]\s*)(["']?)([^\s"']{8,})\3/g;
 export function maskSecrets(text: string): string {
   let out = text;
   for (const { pattern } of TOKEN_FORMATS) out = out.replace(pattern, "***");
-  out = out.replace(URL_CREDENTIALS, "$1:***@").replace(AUTH_VALUE, "$1$2***");
+  out = out.replace(URL_PASSWORD, "$1***@").replace(AUTH_VALUE, "$1$2***");
   return out.replace(ASSIGNMENT, (match, name: string, separator: string, quote: string, value: string) =>
     isSecretName(name) && !/^\*+$/.test(value) ? `${name}${separator}${quote}***${quote}` : match,
   );
