@@ -49,6 +49,8 @@ export type Env = z.infer<typeof Env>;
 export interface Settings extends Env {
   privateKey: string | null;
   baseUrl: string;
+  /** GitHub's web origin, for links: https://github.com, or the GitHub Enterprise host. */
+  webUrl: string;
   /** True when the GitHub App is registered (App ID and private key present). */
   hasCredentials: boolean;
 }
@@ -74,6 +76,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     ...settings,
     privateKey,
     baseUrl: settings.GHE_HOST ? `${settings.GHE_PROTOCOL}://${settings.GHE_HOST}/api/v3` : "https://api.github.com",
+    webUrl: settings.GHE_HOST ? `${settings.GHE_PROTOCOL}://${settings.GHE_HOST}` : "https://github.com",
     hasCredentials: Boolean(settings.APP_ID && privateKey),
   };
 }

@@ -102,7 +102,7 @@ export async function startConveyor(role: Role, options: StartOptions = {}): Pro
       });
       const dashboardAuth = authOptionsFrom(settings);
       if (dashboardAuth.token || dashboardAuth.github) queueBoard = createQueueBoard({ connection: redis, prefix: queuePrefix });
-      await server.load(conveyorApp({ ingress: new Ingress(engine, log), redis, queues, metrics, dashboard: { engine, ...dashboardAuth, queueBoard, log }, schedules: new ScheduleIngress(scheduleQueue, async (repoId) => (await store.repoSettings(repoId)).commandPrefix ?? "/conveyor", log) }));
+      await server.load(conveyorApp({ ingress: new Ingress(engine, log), redis, queues, metrics, dashboard: { engine, ...dashboardAuth, queueBoard, log, githubUrl: settings.webUrl }, schedules: new ScheduleIngress(scheduleQueue, async (repoId) => (await store.repoSettings(repoId)).commandPrefix ?? "/conveyor", log) }));
       await server.start();
     }
   }

@@ -206,8 +206,9 @@ describe("readSettings: credentials", () => {
 });
 
 describe("readSettings: GitHub Enterprise", () => {
-  it("GHE_HOST → https://<host>/api/v3", () => {
-    expect(readSettings({ REDIS_URL, GHE_HOST: "ghe.example" }).baseUrl).toBe("https://ghe.example/api/v3");
+  it("GHE_HOST → https://<host>/api/v3, and links to https://<host>", () => {
+    expect(readSettings({ REDIS_URL, GHE_HOST: "ghe.example" })).toMatchObject({ baseUrl: "https://ghe.example/api/v3", webUrl: "https://ghe.example" });
+    expect(readSettings({ REDIS_URL }).webUrl).toBe("https://github.com");
   });
 
   it("GHE_PROTOCOL http → http://<host>/api/v3", () => {

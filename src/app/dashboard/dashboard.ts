@@ -19,6 +19,8 @@ export interface DashboardOptions extends AuthOptions {
   queueBoard?: QueueBoard | null;
   log?: Logger;
   pollMs?: number;
+  /** GitHub's web origin for the run page's links (default https://github.com). */
+  githubUrl?: string;
 }
 
 /**
@@ -77,7 +79,7 @@ async function route(req: IncomingMessage, res: ServerResponse, url: URL, option
 
   if (req.method === "GET" && !suffix) {
     const items = timeline(await engine.store.history(key));
-    return html(res, 200, `Run ${run.id}`, runPage(run, items, url.searchParams.get("notice")));
+    return html(res, 200, `Run ${run.id}`, runPage(run, items, url.searchParams.get("notice"), options.githubUrl));
   }
   if (req.method === "GET" && suffix === "/events") return stream(req, res, options, key);
   if (req.method === "POST" && action) {
@@ -123,7 +125,7 @@ async function stream(req: IncomingMessage, res: ServerResponse, options: Dashbo
     const signature = `${run?.version}:${history.length}:${items.filter((item) => item.applied !== null).length}`;
     if (signature !== last && run) {
       last = signature;
-      res.write(`event: update\ndata: ${JSON.stringify({ version: run.version, stage: run.stage, state: run.state, summary: summaryHtml(run), timeline: timelineHtml(items) })}\n\n`);
+      res.write(`event: update\ndata: ${JSON.stringify({ version: run.version, stage: run.stage, state: run.state, summary: summaryHtml(run, options.githubUrl), timeline: timelineHtml(items) })}\n\n`);
     } else {
       res.write(": keep-alive\n\n");
     }

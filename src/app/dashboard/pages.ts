@@ -29,8 +29,11 @@ export function runsPage(runs: Run[], filter: { state?: string; repo?: string })
 <table><thead><tr><th>Run</th><th>Repository</th><th>Issue</th><th>Stage</th><th>Round</th><th>Age</th><th>Tokens</th><th>State</th></tr></thead><tbody>${rows || '<tr><td colspan="8">No runs.</td></tr>'}</tbody></table>`;
 }
 
-export function summaryHtml(run: Run): string {
-  const repo = `https://github.com/${run.repo.owner}/${run.repo.name}`;
+export const GITHUB_URL = "https://github.com";
+
+/** `githubUrl`: GitHub's web origin (a GitHub Enterprise host's, when Conveyor runs against one). */
+export function summaryHtml(run: Run, githubUrl = GITHUB_URL): string {
+  const repo = `${githubUrl}/${run.repo.owner}/${run.repo.name}`;
   const links = [`<a href="${escape(`${repo}/issues/${run.issue.number}`)}">issue #${run.issue.number}</a>`];
   if (run.pr) links.push(`<a href="${escape(`${repo}/pull/${run.pr.number}`)}">PR #${run.pr.number}</a>`);
   if (run.workflowRunId !== null) links.push(`<a href="${escape(`${repo}/actions/runs/${run.workflowRunId}`)}">Actions run</a>`);
@@ -48,11 +51,11 @@ export function timelineHtml(items: TimelineItem[]): string {
     .join("");
 }
 
-export function runPage(run: Run, items: TimelineItem[], notice: string | null): string {
+export function runPage(run: Run, items: TimelineItem[], notice: string | null, githubUrl = GITHUB_URL): string {
   const actions = OperatorCommandName.options.map((command) => `<form method="post" action="${BASE}/runs/${run.id}/actions/${command}"><button name="do" value="${command}">${command}</button></form>`).join("");
   return `<h1>Run ${escape(run.id)}: ${escape(`${run.repo.owner}/${run.repo.name}#${run.issue.number}`)} ${escape(run.issue.title)}</h1>
 ${notice ? `<p class="notice" id="notice">${escape(notice)}</p>` : ""}
-<div id="summary">${summaryHtml(run)}</div><p>${actions}</p>
+<div id="summary">${summaryHtml(run, githubUrl)}</div><p>${actions}</p>
 <h2>Timeline</h2><table><thead><tr><th>At</th><th>Event</th><th>Then</th><th>What it did</th></tr></thead><tbody id="timeline">${timelineHtml(items)}</tbody></table>
 <script>
 const source = new EventSource(${JSON.stringify(`${BASE}/runs/${run.id}/events`)});
