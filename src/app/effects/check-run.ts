@@ -1,5 +1,5 @@
 import type { Run } from "../../pipeline/run.js";
-import { repoParams, type GitHubContext } from "./octokit.js";
+import { repoParams, type GitHubContext, type Octokit } from "./octokit.js";
 
 export const CHECK_NAME = "Conveyor";
 
@@ -28,31 +28,44 @@ function checkState(run: Run): { status: "in_progress" | "completed"; conclusion
  */
 export async function upsertCheckRun(context: GitHubContext, run: Run, detailsUrl?: string): Promise<void> {
   if (!run.pr) return;
-  const { octokit, store, issueKey } = context;
-  const params = repoParams(run);
   const sha = run.pr.headSha;
   const ledgerField = `check-run:${run.id}:${sha}`;
   const title = `${run.stage} · round ${run.round} · ${run.state}`;
   const summary = run.reason ? `**${run.reason.what}**\n\nNext: ${run.reason.next}` : `Conveyor run \`${run.id}\` is at stage **${run.stage}** (round ${run.round}).`;
   const state = checkState(run);
   const body = {
-    ...params,
     status: state.status,
     ...(state.conclusion ? { conclusion: state.conclusion, completed_at: context.now() } : {}),
     ...(detailsUrl ? { details_url: detailsUrl } : {}),
-    external_id: run.id,
     output: { title, summary },
   };
-  let checkRunId = Number((await store.ledgerGet(issueKey, ledgerField)) ?? 0) || null;
+  await putCheckRun(context, { name: CHECK_NAME, sha, externalId: run.id, ledgerField }, body);
+}
+
+type CheckRunFields = Omit<Parameters<Octokit["rest"]["checks"]["update"]>[0] & {}, "owner" | "repo" | "check_run_id" | "name" | "head_sha" | "external_id">;
+
+/**
+ * Updates a check run, or creates it when neither the ledger nor GitHub (the head's check runs
+ * of that name, by `external_id`) knows it; answers its id, recorded in the ledger.
+ */
+export async function putCheckRun(
+  context: Pick<GitHubContext, "octokit" | "store" | "issueKey" | "run">,
+  check: { name: string; sha: string; externalId: string; ledgerField: string },
+  fields: CheckRunFields,
+): Promise<number> {
+  const { octokit, store, issueKey } = context;
+  const params = repoParams(context.run);
+  let checkRunId = Number((await store.ledgerGet(issueKey, check.ledgerField)) ?? 0) || null;
   if (!checkRunId) {
-    const { data } = await octokit.rest.checks.listForRef({ ...params, ref: sha, check_name: CHECK_NAME, filter: "latest", per_page: 100 });
-    checkRunId = data.check_runs.find((check) => check.external_id === run.id)?.id ?? null;
+    const { data } = await octokit.rest.checks.listForRef({ ...params, ref: check.sha, check_name: check.name, filter: "latest", per_page: 100 });
+    checkRunId = data.check_runs.find((existing) => existing.external_id === check.externalId)?.id ?? null;
   }
   if (checkRunId) {
-    await octokit.rest.checks.update({ ...body, check_run_id: checkRunId });
+    await octokit.rest.checks.update({ ...params, ...fields, check_run_id: checkRunId });
   } else {
-    const { data } = await octokit.rest.checks.create({ ...body, name: CHECK_NAME, head_sha: sha });
+    const { data } = await octokit.rest.checks.create({ ...params, ...fields, name: check.name, head_sha: check.sha, external_id: check.externalId });
     checkRunId = data.id;
   }
-  await store.ledgerSet(issueKey, ledgerField, String(checkRunId));
+  await store.ledgerSet(issueKey, check.ledgerField, String(checkRunId));
+  return checkRunId;
 }

@@ -3,7 +3,7 @@ import type { Run } from "../../pipeline/run.js";
 import type { Finding } from "../../reviews/finding.js";
 import type { RoundSummary } from "../../reviews/round.js";
 import type { ParsedDiff } from "../../reviews/diff.js";
-import { CHECK_NAME } from "../effects/check-run.js";
+import { CHECK_NAME, putCheckRun } from "../effects/check-run.js";
 import type { GitHubContext } from "../effects/octokit.js";
 import { repoParams } from "../effects/octokit.js";
 
@@ -84,7 +84,7 @@ export async function publishReview(context: GitHubContext, input: { round: numb
 
 /** One check run per angle on the head, with an annotation per open finding and a summary table. */
 export async function publishAngleChecks(context: GitHubContext, input: { round: number; sha: string; summary: RoundSummary }): Promise<void> {
-  const { run, octokit, store, issueKey } = context;
+  const { run, octokit } = context;
   const params = repoParams(run);
   for (const outcome of input.summary.outcomes) {
     const angle: Angle = outcome.angle;
@@ -103,21 +103,8 @@ export async function publishAngleChecks(context: GitHubContext, input: { round:
       message: `${finding.rationale}${finding.suggestion ? `\n\nSuggestion: ${finding.suggestion}` : ""}`.slice(0, 64_000),
     }));
     const externalId = `${run.id}:${angle}:${input.round}`;
-    const ledgerField = `check:${externalId}:${input.sha}`;
-    let checkRunId = Number((await store.ledgerGet(issueKey, ledgerField)) ?? 0) || null;
-    if (!checkRunId) {
-      const { data } = await octokit.rest.checks.listForRef({ ...params, ref: input.sha, check_name: name, per_page: 100 });
-      checkRunId = data.check_runs.find((check) => check.external_id === externalId)?.id ?? null;
-    }
     const output = (batch: typeof annotations) => ({ title: `${angle}: ${findings.length} open, ${outcome.blocking} blocking`, summary: summaryText, annotations: batch });
-    const first = annotations.slice(0, ANNOTATIONS_PER_REQUEST);
-    if (checkRunId) {
-      await octokit.rest.checks.update({ ...params, check_run_id: checkRunId, status: "completed", conclusion, output: output(first) });
-    } else {
-      const { data } = await octokit.rest.checks.create({ ...params, name, head_sha: input.sha, external_id: externalId, status: "completed", conclusion, output: output(first) });
-      checkRunId = data.id;
-    }
-    await store.ledgerSet(issueKey, ledgerField, String(checkRunId));
+    const checkRunId = await putCheckRun(context, { name, sha: input.sha, externalId, ledgerField: `check:${externalId}:${input.sha}` }, { status: "completed", conclusion, output: output(annotations.slice(0, ANNOTATIONS_PER_REQUEST)) });
     for (let start = ANNOTATIONS_PER_REQUEST; start < annotations.length; start += ANNOTATIONS_PER_REQUEST) {
       await octokit.rest.checks.update({ ...params, check_run_id: checkRunId, output: output(annotations.slice(start, start + ANNOTATIONS_PER_REQUEST)) });
     }
