@@ -30,9 +30,11 @@ export function analyzeNode(analyzers: readonly Analyzer[]) {
     await new Promise((resolve) => setImmediate(resolve));
     const drafts: SourcedDraft[] = [];
     const notes: string[] = [];
+    // One input for all of them: what several analyzers derive from it is worked out once (see manifestChanges).
+    const input = { diff: state.diff, files: state.files, config: state.config };
     for (const analyzer of analyzers) {
       try {
-        for (const draft of analyzer.run({ diff: state.diff, files: state.files, config: state.config })) drafts.push({ ...draft, source: "analyzer" });
+        for (const draft of analyzer.run(input)) drafts.push({ ...draft, source: "analyzer" });
       } catch (error) {
         notes.push(`analyzer ${analyzer.rule} failed: ${(error as Error).message}`);
       }

@@ -25,7 +25,20 @@ export interface AddedImport {
 }
 
 /** Existence as far as the review knows it: files it has contents for, and changed files that still exist. */
+/** Per analyzer input, so that both architecture analyzers share one `exists` and what is derived with it. */
+const knownPathsOf = new WeakMap<AnalyzerInput, (path: string) => boolean>();
+const addedImportsOf = new WeakMap<(path: string) => boolean, WeakMap<DiffFile, AddedImport[]>>();
+
 export function knownPaths(input: AnalyzerInput): (path: string) => boolean {
+  let exists = knownPathsOf.get(input);
+  if (!exists) {
+    exists = pathsOf(input);
+    knownPathsOf.set(input, exists);
+  }
+  return exists;
+}
+
+function pathsOf(input: AnalyzerInput): (path: string) => boolean {
   const deleted = new Set(input.diff.files.filter((file) => file.status === "deleted").map((file) => file.path));
   const live = new Set(input.diff.files.filter((file) => file.status !== "deleted").map((file) => file.path));
   return (path) => !deleted.has(path) && (live.has(path) || input.files.has(path));
@@ -45,8 +58,16 @@ function importsInRuns(path: string, lines: DiffFile["added"]): ImportRef[] {
   );
 }
 
-/** The imports a diff file adds, in source order. */
+/** The imports a diff file adds, in source order (worked out once per file and `exists`). */
 export function addedImports(file: DiffFile, input: AnalyzerInput, exists: (path: string) => boolean): AddedImport[] {
+  let files = addedImportsOf.get(exists);
+  if (!files) addedImportsOf.set(exists, (files = new WeakMap()));
+  let imports = files.get(file);
+  if (!imports) files.set(file, (imports = readAddedImports(file, input, exists)));
+  return imports;
+}
+
+function readAddedImports(file: DiffFile, input: AnalyzerInput, exists: (path: string) => boolean): AddedImport[] {
   if (file.status === "deleted" || file.binary || !importLanguage(file.path)) return [];
   const { added, removed } = file;
   const addedAt = new Set(added.map((line) => line.line));

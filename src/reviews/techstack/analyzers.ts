@@ -25,7 +25,20 @@ export interface ManifestChange {
   text: string;
 }
 
+/** Per analyzer input: each techstack analyzer reads the manifests, parsed once. */
+const parsedManifests = new WeakMap<AnalyzerInput, ManifestChange[]>();
+
+/** The manifests a change touches, with their dependencies before and after (parsed once per input). */
 export function manifestChanges(input: AnalyzerInput): ManifestChange[] {
+  let changes = parsedManifests.get(input);
+  if (!changes) {
+    changes = readManifestChanges(input);
+    parsedManifests.set(input, changes);
+  }
+  return changes;
+}
+
+function readManifestChanges(input: AnalyzerInput): ManifestChange[] {
   const changes: ManifestChange[] = [];
   for (const file of reviewableFiles(input.diff)) {
     const kind = manifestKind(file.path);

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { RepoConfig } from "../../../src/pipeline/config.js";
 import type { AnalyzerInput } from "../../../src/reviews/analyzer.js";
-import { architectureAnalyzers, importCycles, layerViolations } from "../../../src/reviews/architecture/analyzers.js";
+import { addedImports, architectureAnalyzers, importCycles, knownPaths, layerViolations } from "../../../src/reviews/architecture/analyzers.js";
 import { previousContent } from "../../../src/reviews/architecture/diff-helpers.js";
 import { candidatePaths, importSpecifiers, parseImports, resolveImport } from "../../../src/reviews/architecture/imports.js";
 import { parseUnifiedDiff } from "../../../src/reviews/diff.js";
@@ -119,6 +119,19 @@ describe("architecture/layer-violation", () => {
     const input = load("layers-ts");
     expect(input.files.get("src/domain/pricing.ts")).toContain('import { loadRates } from "../infra/rates.js";');
     expect(layerViolations.run(input).filter((finding) => finding.path === "src/domain/pricing.ts").map((finding) => finding.line)).toEqual([3]);
+  });
+
+  it("works out a file's added imports once per analyzer input: both architecture analyzers share them", () => {
+    const input = load("layers-ts");
+    const exists = knownPaths(input);
+    expect(knownPaths(input)).toBe(exists);
+    const file = input.diff.files.find((f) => f.path === "src/domain/pricing.ts")!;
+    const imports = addedImports(file, input, exists);
+    expect(imports.length).toBeGreaterThan(0);
+    expect(addedImports(file, input, exists)).toBe(imports);
+    // The same diff without the files' contents is another input, read from the added lines alone.
+    const bare = { ...input, files: new Map<string, string>() };
+    expect(addedImports(file, bare, knownPaths(bare))).not.toBe(imports);
   });
 
   it("without layer rules, reports nothing", () => {

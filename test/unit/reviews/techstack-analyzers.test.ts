@@ -222,6 +222,16 @@ describe("techstack analyzers on binary and deleted files", () => {
     expect(all(input).map((finding) => finding.path)).toEqual(["package.json"]);
     expect(manifestChanges(input).map((change) => change.file.path)).toEqual(["package.json"]);
   });
+
+  it("parse the manifests once per analyzer input, which every techstack analyzer of a review shares", () => {
+    const input = load("npm-deps");
+    expect(manifestChanges(input)).toBe(manifestChanges(input));
+    // Another input (another review, or the same diff with other files) is parsed on its own.
+    const other = { ...input, files: new Map<string, string>() };
+    expect(manifestChanges(other)).not.toBe(manifestChanges(input));
+    expect(manifestChanges(other).map((change) => change.whole)).toEqual([false]);
+    expect(manifestChanges(input).map((change) => change.whole)).toEqual([true]);
+  });
 });
 
 describe("version specifiers", () => {
