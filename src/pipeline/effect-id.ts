@@ -23,9 +23,9 @@ export function assignEffectIds(run: Pick<Run, "id" | "stage" | "round" | "versi
   });
 }
 
-/** The run, stage and round an effect id was issued for, or null when it is not one of ours. */
-export function parseEffectId(id: string): { runId: string; stage: Stage; round: number } | null {
-  const match = /^(\d+-\d+-\d+)_(intake|implement|review|ci|approval|merge|close)_r(\d+)_v\d+_/.exec(id);
+/** The run, stage, round and run version an effect id was issued for, or null when it is not one of ours. */
+export function parseEffectId(id: string): { runId: string; stage: Stage; round: number; version: number } | null {
+  const match = /^(\d+-\d+-\d+)_(intake|implement|review|ci|approval|merge|close)_r(\d+)_v(\d+)_/.exec(id);
   if (!match) return null;
-  return { runId: match[1]!, stage: match[2] as Stage, round: Number(match[3]) };
+  return { runId: match[1]!, stage: match[2] as Stage, round: Number(match[3]), version: Number(match[4]) };
 }

@@ -1,6 +1,7 @@
 import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
 import { decide, type Decision } from "../pipeline/decide.js";
+import { parseEffectId } from "../pipeline/effect-id.js";
 import type { Effect, EffectOf } from "../pipeline/effects.js";
 import type { PipelineEvent, TimerName } from "../pipeline/events.js";
 import { TERMINAL_STATES, type Run } from "../pipeline/run.js";
@@ -229,7 +230,8 @@ export class Engine {
    */
   async runFor(key: IssueKey, effect: Effect): Promise<Run | null> {
     const known = this.knownRun(key);
-    if (known && effect.kind !== "post-status" && effect.id.startsWith(`${known.id}_${known.stage}_r${known.round}_v${known.version}_`)) return known;
+    const decided = effect.kind === "post-status" ? null : parseEffectId(effect.id);
+    if (known && decided && decided.runId === known.id && decided.version === known.version) return known;
     return (await this.load(key)).run;
   }
 

@@ -506,8 +506,8 @@ export class RunStore {
     if (status === "committed") {
       const entryId = reply[1]!.toString();
       const [logLength, cancels, archived, entries] = reply.slice(2) as unknown as [number, Buffer[], Buffer, [Buffer, Buffer[]][]];
-      const log = next.readLog ? { cursor: entryId, archived: archived.toString(), entries: entries.map(([id, f]): RawEntry => [id.toString(), f.map(String)]) } : undefined;
-      return { result: { status: "appended", entryId }, committed: { ok: true, logLength, cancels: cancels.map(String), ...(log ? { log } : {}) } };
+      const asText: CommitReply = [1, logLength, cancels.map(String), archived.toString(), entries.map(([id, f]): RawEntry => [id.toString(), f.map(String)])];
+      return { result: { status: "appended", entryId }, committed: committed(asText, entryId, next.readLog) };
     }
     return this.appendReply(reply, known);
   }
