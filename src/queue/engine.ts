@@ -392,7 +392,7 @@ export class Engine {
   private async finishPass(key: IssueKey, pass: Pass): Promise<void> {
     // Only what these commits added: entries left by another applier are that applier's to
     // enqueue (or acknowledge), and the sweep's once it died.
-    if (pass.effects.length || pass.cancels.length) await this.enqueue(key, pass.effects, pass.cancels, pass.deliveries);
+    if (pass.effects.length || pass.cancels.length) await this.enqueue(key, pass.effects, pass.cancels, pass);
     const last = pass.last;
     if (!last) return;
     if (pass.finished) {
@@ -452,9 +452,10 @@ export class Engine {
    * Enqueues committed effects and removes replaced timer jobs; their outbox entries are then
    * acknowledged with this process's next call for the issue, or shortly (see ACK_DELAY_MS).
    */
-  private async enqueue(key: IssueKey, effects: Effect[], cancels: string[], deliveries?: Map<string, string>): Promise<void> {
+  /** `pass`: the applying pass that just committed these effects (absent for a drain of what is left in the outbox). */
+  private async enqueue(key: IssueKey, effects: Effect[], cancels: string[], pass?: Pick<Pass, "deliveries">): Promise<void> {
     await Promise.all([
-      ...effects.map((effect) => (effect.kind === "set-timer" ? this.addTimer(key, effect) : this.addEffect(key, effect, deliveries?.get(effect.id)))),
+      ...effects.map((effect) => (effect.kind === "set-timer" ? this.addTimer(key, effect) : this.addEffect(key, effect, pass?.deliveries.get(effect.id), pass !== undefined))),
       // A timer that is running right now is locked and stays; it fires once, refused as stale.
       ...cancels.map((job) => this.queues.timers.remove(job)),
     ]);
@@ -472,7 +473,7 @@ export class Engine {
     return this.queues.timers.add(effect.timer, timerJobData(key, effect), { jobId: timerJobId(effect.id), delay });
   }
 
-  private async addEffect(key: IssueKey, effect: Effect, deliveryId: string | undefined): Promise<void> {
+  private async addEffect(key: IssueKey, effect: Effect, deliveryId: string | undefined, justCommitted: boolean): Promise<void> {
     const runId = runIdOf(effect);
     const data = { issueKey: key, runId, effect, ...(deliveryId ? { deliveryId } : {}) };
     if (effect.kind !== "post-status") {
@@ -491,7 +492,9 @@ export class Engine {
     if (added !== undefined && now - added < delay * 0.8) return;
     const job = await this.queues.effects.add(effect.kind, data, { jobId: effect.id, delay, deduplication: { id: `${runId}_status`, keepLastIfActive: true } });
     // Only a job this call created fires a full delay after `now`; one it joined may start sooner.
-    if (job.id === effect.id && delay > 0) {
+    // An effect just committed has a new id, so a job with its id is one this call created; a
+    // drain (sweep, recovery) may be answered with a job of that id that has run already.
+    if (justCommitted && job.id === effect.id && delay > 0) {
       if (this.statusAdded.size >= KNOWN_RUNS) this.statusAdded.clear();
       this.statusAdded.set(runId, now);
     }
