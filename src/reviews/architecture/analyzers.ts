@@ -3,9 +3,9 @@
 import picomatch from "picomatch";
 import type { Analyzer, AnalyzerInput } from "../analyzer.js";
 import type { DiffFile } from "../diff.js";
-import type { FindingDraft } from "../finding.js";
+import { FindingSet } from "../finding.js";
 import { reviewableFiles } from "../security/support.js";
-import { lineRuns, onePerLine, previousContent } from "./diff-helpers.js";
+import { lineRuns, previousContent } from "./diff-helpers.js";
 import { buildImportGraph, cycleKey, describeCycle, runtimePath } from "./graph.js";
 import { candidatePaths, importLanguage, isRelativeSpecifier, parseImports, resolveImport } from "./imports.js";
 import type { ImportRef } from "./imports.js";
@@ -140,7 +140,7 @@ export const layerViolations: Analyzer = {
     }));
     if (!layers.length) return [];
     const exists = knownPaths(input);
-    const findings: FindingDraft[] = [];
+    const found = new FindingSet(LAYER_RULE, { repeats: "merge" });
     for (const file of reviewableFiles(input.diff)) {
       const rules = layers.filter((layer) => layer.isFrom(file.path));
       if (!rules.length) continue;
@@ -151,10 +151,7 @@ export const layerViolations: Analyzer = {
           const hit = rule.forbidden.find((forbidden) => names.some((name) => forbidden.matches(name)));
           if (!hit) continue;
           const target = imported.resolved ?? names.find((name) => hit.matches(name)) ?? imported.ref.specifier;
-          findings.push({
-            rule: LAYER_RULE,
-            path: file.path,
-            line: imported.line,
+          found.add(file.path, imported.line, {
             severity: "major",
             title: `Layer violation: ${rule.from} may not import ${target}`,
             rationale:
@@ -168,7 +165,7 @@ export const layerViolations: Analyzer = {
         }
       }
     }
-    return onePerLine(findings);
+    return found.findings;
   },
 };
 
@@ -189,7 +186,7 @@ export const importCycles: Analyzer = {
         imports.flatMap((imported) => (imported.resolved ? [{ from: file.path, to: imported.resolved, ref: imported.ref }] : [])),
       );
     }
-    const findings: FindingDraft[] = [];
+    const found = new FindingSet(CYCLE_RULE, { repeats: "merge" });
     const reported = new Set<string>();
     for (const { file, imports } of changed) {
       for (const imported of imports) {
@@ -201,10 +198,7 @@ export const importCycles: Analyzer = {
         if (reported.has(key)) continue;
         reported.add(key);
         const chain = cycle.slice(0, -1).map((from, index) => `${from} imports ${cycle[index + 1]}`);
-        findings.push({
-          rule: CYCLE_RULE,
-          path: file.path,
-          line: imported.line,
+        found.add(file.path, imported.line, {
           severity: "major",
           title: `Import cycle: ${describeCycle(cycle)}`,
           rationale:
@@ -216,7 +210,7 @@ export const importCycles: Analyzer = {
         });
       }
     }
-    return onePerLine(findings);
+    return found.findings;
   },
 };
 

@@ -1,7 +1,5 @@
 // Small pure helpers over a parsed diff, shared by the techstack and architecture analyzers.
 import type { DiffFile, DiffLine } from "../diff.js";
-import type { FindingDraft } from "../finding.js";
-import { SEVERITY_RANK } from "../finding.js";
 import { splitLines } from "../security/support.js";
 
 /**
@@ -30,28 +28,6 @@ export function previousContent(file: DiffFile, newContent: string): string | nu
   }
   if (next !== kept.length) return null;
   return previous.length ? `${previous.join("\n")}\n` : "";
-}
-
-/**
- * At most one finding per (rule, path, line): findings on the same line merge into the first,
- * keeping the highest severity and joining what differs.
- */
-export function onePerLine(findings: readonly FindingDraft[]): FindingDraft[] {
-  const byKey = new Map<string, FindingDraft>();
-  for (const finding of findings) {
-    const key = `${finding.rule}\u0000${finding.path}\u0000${finding.line}`;
-    const existing = byKey.get(key);
-    if (!existing) {
-      byKey.set(key, { ...finding });
-      continue;
-    }
-    if (SEVERITY_RANK[finding.severity] > SEVERITY_RANK[existing.severity]) existing.severity = finding.severity;
-    const join = (a: string, b: string, separator: string) => (a === b || !b ? a : !a ? b : `${a}${separator}${b}`);
-    existing.title = join(existing.title, finding.title, "; ").slice(0, 200);
-    existing.rationale = join(existing.rationale, finding.rationale, "\n\n").slice(0, 2000);
-    existing.suggestion = join(existing.suggestion, finding.suggestion, "\n").slice(0, 2000);
-  }
-  return [...byKey.values()];
 }
 
 /** Diff lines split where their line numbers stop being consecutive. */

@@ -1,7 +1,8 @@
 // quality/debug-leftovers: debugging statements and focused tests left in added lines.
 import type { Severity } from "../../pipeline/config.js";
 import type { Analyzer } from "../analyzer.js";
-import { FindingSet, NewFile, basename, isCommentLine, isDocPath, isScriptPath, isTestPath, languageOf, reviewableFiles, type Language } from "../security/support.js";
+import { FindingSet } from "../finding.js";
+import { NewFile, basename, isCommentLine, isDocPath, isScriptPath, isTestPath, languageOf, reviewableFiles, type Language } from "../security/support.js";
 
 interface FileFacts {
   path: string;

@@ -1,7 +1,8 @@
 // quality/missing-tests: the change adds or edits source code but touches no test.
 import type { Analyzer } from "../analyzer.js";
 import type { DiffFile } from "../diff.js";
-import { FindingSet, isCommentLine, isTestPath, languageOf, reviewableFiles } from "../security/support.js";
+import { FindingSet } from "../finding.js";
+import { isCommentLine, isTestPath, languageOf, reviewableFiles } from "../security/support.js";
 import { isSourcePath } from "./paths.js";
 
 /** Whether a file's added lines hold code (not only blank lines and comments). */

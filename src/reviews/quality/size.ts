@@ -1,6 +1,7 @@
 // quality/oversized-function and quality/oversized-file: large units written by the change.
 import type { Analyzer } from "../analyzer.js";
-import { FindingSet, NewFile, languageOf, reviewableFiles, splitLines } from "../security/support.js";
+import { FindingSet } from "../finding.js";
+import { NewFile, languageOf, reviewableFiles, splitLines } from "../security/support.js";
 import { findFunctions, type FunctionSpan } from "./functions.js";
 import { isCodePath, isSourcePath } from "./paths.js";
 

@@ -1,7 +1,8 @@
 // security/dynamic-code-eval and security/shell-injection: code or shell commands built at
 // runtime from values the analyzer cannot prove constant.
 import type { Analyzer } from "../analyzer.js";
-import { FindingSet, NewFile, blankStrings, callArguments, isCommentLine, isDocPath, languageOf, reviewableFiles, splitArguments, type Language } from "./support.js";
+import { FindingSet } from "../finding.js";
+import { NewFile, blankStrings, callArguments, isCommentLine, isDocPath, languageOf, reviewableFiles, splitArguments, type Language } from "./support.js";
 
 /** A plain string literal: no interpolation, no concatenation. */
 export function isPlainStringLiteral(argument: string, language: Language): boolean {

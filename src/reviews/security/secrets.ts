@@ -2,7 +2,8 @@
 // blockers; a long literal assigned to a secret-named variable is major. Findings never repeat
 // the secret itself (the review is posted publicly on the pull request).
 import type { Analyzer } from "../analyzer.js";
-import { FindingSet, NewFile, extensionOf, basename, isTestPath, reviewableFiles } from "./support.js";
+import { FindingSet } from "../finding.js";
+import { NewFile, extensionOf, basename, isTestPath, reviewableFiles } from "./support.js";
 
 /** Shortest literal that the generic `password = "…"` check considers a credential. */
 export const MIN_GENERIC_SECRET_LENGTH = 8;

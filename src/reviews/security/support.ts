@@ -1,9 +1,6 @@
 // Helpers shared by the deterministic analyzers of the security and quality angles: which files
-// to look at, what language a path is, how to read the new file around an added line, and a
-// collector that reports each (path, line) at most once per rule.
-import type { Severity } from "../../pipeline/config.js";
+// to look at, what language a path is, and how to read the new file around an added line.
 import type { DiffFile, DiffLine, ParsedDiff } from "../diff.js";
-import type { FindingDraft } from "../finding.js";
 
 /** Files an analyzer reports on: present after the change and textual. */
 export function reviewableFiles(diff: ParsedDiff): DiffFile[] {
@@ -155,30 +152,6 @@ export class NewFile {
   /** Added lines, with carriage returns removed. */
   added(): DiffLine[] {
     return this.file.added.map((added) => ({ line: added.line, text: withoutCr(added.text) }));
-  }
-}
-
-export interface FindingText {
-  severity: Severity;
-  title: string;
-  rationale: string;
-  suggestion: string;
-  /** What the id is made of instead of the line text (findings about a whole change). */
-  anchor?: string;
-}
-
-/** One analyzer's findings: at most one per (path, line); the first report of a line wins. */
-export class FindingSet {
-  private readonly seen = new Set<string>();
-  readonly findings: FindingDraft[] = [];
-
-  constructor(private readonly rule: string) {}
-
-  add(path: string, line: number, text: FindingText): void {
-    const key = `${path}\u0000${line}`;
-    if (this.seen.has(key)) return;
-    this.seen.add(key);
-    this.findings.push({ rule: this.rule, path, line, ...text });
   }
 }
 

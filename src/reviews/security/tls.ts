@@ -1,6 +1,7 @@
 // security/insecure-tls: certificate verification switched off outside tests.
 import type { Analyzer } from "../analyzer.js";
-import { FindingSet, NewFile, isCommentLine, isDocPath, isTestPath, languageOf, reviewableFiles } from "./support.js";
+import { FindingSet } from "../finding.js";
+import { NewFile, isCommentLine, isDocPath, isTestPath, languageOf, reviewableFiles } from "./support.js";
 
 /** Ways to turn off TLS certificate or host name verification. */
 export const INSECURE_TLS: readonly RegExp[] = [

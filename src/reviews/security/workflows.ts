@@ -3,7 +3,8 @@
 // repository's token and secrets.
 import type { Analyzer } from "../analyzer.js";
 import type { DiffLine } from "../diff.js";
-import { FindingSet, NewFile, indentOf, isCommentLine, reviewableFiles } from "./support.js";
+import { FindingSet } from "../finding.js";
+import { NewFile, indentOf, isCommentLine, reviewableFiles } from "./support.js";
 
 export const isWorkflowPath = (path: string) => /^\.github\/workflows\/[^/]+\.ya?ml$/.test(path);
 const isActionPath = (path: string) => /(^|\/)action\.ya?ml$/.test(path);

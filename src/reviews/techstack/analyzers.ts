@@ -3,8 +3,8 @@
 import { posix } from "node:path";
 import type { Analyzer, AnalyzerInput } from "../analyzer.js";
 import type { DiffFile } from "../diff.js";
-import type { FindingDraft } from "../finding.js";
-import { hunkSides, onePerLine, previousContent } from "../architecture/diff-helpers.js";
+import { FindingSet } from "../finding.js";
+import { hunkSides, previousContent } from "../architecture/diff-helpers.js";
 import { reviewableFiles } from "../security/support.js";
 import { purposeOf, retired } from "./catalog.js";
 import { manifestKind, numbered } from "./manifests.js";
@@ -98,15 +98,12 @@ export const newDependencies: Analyzer = {
   rule: NEW,
   description: "A dependency is added to a manifest (package.json, requirements*.txt, pyproject.toml, go.mod, Cargo.toml): major for runtime, minor for development dependencies.",
   run(input) {
-    const findings: FindingDraft[] = [];
+    const found = new FindingSet(NEW, { repeats: "merge" });
     for (const change of manifestChanges(input)) {
       for (const dep of addedDependencies(change)) {
         const remote = dep.source === "git" ? " It comes from a git repository, not a registry release: nothing pins what a branch or tag will contain next time." : dep.source === "url" ? " It comes from a URL, not a registry release." : "";
         const unknown = dep.section === "unknown" ? " (The section it belongs to is outside the diff, so it is treated as a runtime dependency.)" : "";
-        findings.push({
-          rule: NEW,
-          path: change.file.path,
-          line: dep.line,
+        found.add(change.file.path, dep.line, {
           severity: isDev(dep) ? "minor" : "major",
           title: `New ${KIND_WORD[dep.kind]} dependency: ${dep.name}${spec(dep)}`,
           rationale: isDev(dep)
@@ -116,7 +113,7 @@ export const newDependencies: Analyzer = {
         });
       }
     }
-    return onePerLine(findings);
+    return found.findings;
   },
 };
 
@@ -125,7 +122,7 @@ export const duplicatePurpose: Analyzer = {
   rule: DUPLICATE,
   description: "A new dependency does the same job as one the manifest already has (two HTTP clients, two date libraries, two test runners, two loggers…).",
   run(input) {
-    const findings: FindingDraft[] = [];
+    const found = new FindingSet(DUPLICATE, { repeats: "merge" });
     for (const change of manifestChanges(input)) {
       const added = addedDependencies(change);
       const addedIds = new Set(added.map((dep) => dep.id));
@@ -139,10 +136,7 @@ export const duplicatePurpose: Analyzer = {
         const duplicated = existing.length ? existing : earlierNew;
         if (!duplicated.length) continue;
         const names = [...new Set(duplicated.map((other) => other.name))];
-        findings.push({
-          rule: DUPLICATE,
-          path: change.file.path,
-          line: dep.line,
+        found.add(change.file.path, dep.line, {
           severity: "major",
           title: `${dep.name} duplicates ${list(names)} (${group.purpose})`,
           rationale: `${change.file.path} already depends on ${list(names)} for the same job (${group.purpose}). Two libraries for one purpose mean two APIs and sets of conventions in one codebase, twice the advisories and upgrades to follow, and more to install or bundle.`,
@@ -150,7 +144,7 @@ export const duplicatePurpose: Analyzer = {
         });
       }
     }
-    return onePerLine(findings);
+    return found.findings;
   },
 };
 
@@ -159,7 +153,7 @@ export const majorVersionBumps: Analyzer = {
   rule: BUMP,
   description: "A dependency's version moves to a new major version (or a new 0.x minor, which semver treats as breaking).",
   run(input) {
-    const findings: FindingDraft[] = [];
+    const found = new FindingSet(BUMP, { repeats: "merge" });
     for (const change of manifestChanges(input)) {
       const ecosystem = change.kind.ecosystem;
       for (const dep of change.after) {
@@ -170,10 +164,7 @@ export const majorVersionBumps: Analyzer = {
         const bump = isMajorBump(old.version, dep.version, ecosystem);
         if (!bump) continue;
         const bumped = old.name === dep.name ? `${dep.name} ${old.version} → ${dep.version}` : `${old.name} ${old.version} → ${dep.name} ${dep.version}`;
-        findings.push({
-          rule: BUMP,
-          path: change.file.path,
-          line: dep.versionLine,
+        found.add(change.file.path, dep.versionLine, {
           severity: "major",
           title: `Major version bump: ${bumped}`,
           rationale:
@@ -183,7 +174,7 @@ export const majorVersionBumps: Analyzer = {
         });
       }
     }
-    return onePerLine(findings);
+    return found.findings;
   },
 };
 
@@ -207,7 +198,7 @@ export const lockfileNotUpdated: Analyzer = {
   rule: LOCKFILE,
   description: "A manifest's dependencies change but its lockfile (package-lock.json, yarn.lock, pnpm-lock.yaml, bun.lockb, poetry.lock, Cargo.lock, go.sum…) is not part of the change.",
   run(input) {
-    const findings: FindingDraft[] = [];
+    const found = new FindingSet(LOCKFILE, { repeats: "merge" });
     const changedPaths = input.diff.files.map((file) => file.path);
     for (const change of manifestChanges(input)) {
       const lockfiles = change.kind.lockfiles(change.file.path, change.text);
@@ -223,10 +214,7 @@ export const lockfileNotUpdated: Analyzer = {
         .filter((line) => change.addedAt.has(line));
       if (!lines.length) continue;
       const place = dirs.length > 1 ? `next to ${change.file.path} or in a parent directory` : `next to ${change.file.path}`;
-      findings.push({
-        rule: LOCKFILE,
-        path: change.file.path,
-        line: Math.min(...lines),
+      found.add(change.file.path, Math.min(...lines), {
         severity: "major",
         title: `${posix.basename(change.file.path)} dependencies changed without a lockfile update`,
         rationale:
@@ -234,7 +222,7 @@ export const lockfileNotUpdated: Analyzer = {
         suggestion: `Run ${change.kind.lockCommand} and commit the updated lockfile with this change.`,
       });
     }
-    return onePerLine(findings);
+    return found.findings;
   },
 };
 
@@ -243,15 +231,12 @@ export const deprecatedDependencies: Analyzer = {
   rule: RETIRED,
   description: "A dependency this change adds is deprecated or abandoned by its own maintainers (request, node-sass, tslint, nose, pycrypto, github.com/pkg/errors, failure…).",
   run(input) {
-    const findings: FindingDraft[] = [];
+    const found = new FindingSet(RETIRED, { repeats: "merge" });
     for (const change of manifestChanges(input)) {
       for (const dep of addedDependencies(change)) {
         const entry = retired(change.kind.ecosystem, dep.id);
         if (!entry) continue;
-        findings.push({
-          rule: RETIRED,
-          path: change.file.path,
-          line: dep.line,
+        found.add(change.file.path, dep.line, {
           severity: isDev(dep) ? "minor" : "major",
           title: `Deprecated dependency: ${dep.name}`,
           rationale: `${dep.name} ${entry.why}. Adding it now means carrying a dependency that will not get bug or security fixes, and a migration later.`,
@@ -259,7 +244,7 @@ export const deprecatedDependencies: Analyzer = {
         });
       }
     }
-    return onePerLine(findings);
+    return found.findings;
   },
 };
 

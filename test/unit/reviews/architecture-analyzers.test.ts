@@ -134,6 +134,18 @@ describe("architecture/layer-violation", () => {
     expect(addedImports(file, bare, knownPaths(bare))).not.toBe(imports);
   });
 
+  it("reports an import that breaks several layer rules once, with every rule it breaks", () => {
+    const input = load("layers-ts");
+    const layers = [...input.config.review.layers, { from: "src/**", mayNotImport: ["pg"], because: "only the repositories talk to the database" }];
+    const config = RepoConfig.parse({ review: { ...input.config.review, layers } });
+    const findings = layerViolations.run({ ...input, config });
+    expect(brief(findings)).toEqual(brief(layerViolations.run(input)));
+    const pg = findings.find((finding) => finding.path === "src/http/routes.ts" && finding.line === 2)!;
+    expect(pg.title).toBe("Layer violation: src/http/** may not import pg; Layer violation: src/** may not import pg");
+    expect(pg.rationale.split("\n\n")).toHaveLength(2);
+    expect(pg.rationale).toContain("The rule exists because: only the repositories talk to the database.");
+  });
+
   it("without layer rules, reports nothing", () => {
     const input = load("layers-ts");
     expect(layerViolations.run({ ...input, config: RepoConfig.parse({}) })).toEqual([]);

@@ -207,6 +207,18 @@ describe("techstack finding text", () => {
     expect(find(deprecatedDependencies, "npm-deps", "package.json", 21).suggestion).toContain("fetch");
     expect(find(deprecatedDependencies, "go-mod", "go.mod", 8).rationale).toContain("archived");
   });
+
+  it("dependencies added on one line make one finding per analyzer, with the highest severity and every title", () => {
+    const content = '{ "devDependencies": { "tslint": "5.0.0" }, "dependencies": { "request": "^2.88.0" } }\n';
+    const diff = parseUnifiedDiff(`diff --git a/package.json b/package.json\nnew file mode 100644\n--- /dev/null\n+++ b/package.json\n@@ -0,0 +1 @@\n+${content}`);
+    const input = { ...load("clean"), diff, files: new Map([["package.json", content]]) };
+    expect(newDependencies.run(input).map(({ line, severity, title }) => ({ line, severity, title }))).toEqual([
+      { line: 1, severity: "major", title: "New development dependency: tslint 5.0.0; New runtime dependency: request ^2.88.0" },
+    ]);
+    expect(deprecatedDependencies.run(input).map(({ line, severity, title }) => ({ line, severity, title }))).toEqual([
+      { line: 1, severity: "major", title: "Deprecated dependency: tslint; Deprecated dependency: request" },
+    ]);
+  });
 });
 
 describe("techstack analyzers on binary and deleted files", () => {
