@@ -83,10 +83,15 @@ class Tally {
   wakes = 0;
   applyCompleted = 0;
   effectCompleted = 0;
+  /** Of effectCompleted: status updates (post-status jobs, coalesced). */
+  statusCompleted = 0;
+  compactions = 0;
+  /** Replaced or dropped timer jobs the commits asked to remove. */
+  timerCancels = 0;
   private waiter: { resolve(): void; reject(error: Error): void } | null = null;
 
   reset(target: number): Promise<void> {
-    Object.assign(this, { target, transitions: 0, refused: 0, commits: 0, conflicts: 0, effectJobs: 0, timerJobs: 0, doneRuns: 0, wakes: 0, applyCompleted: 0, effectCompleted: 0 });
+    Object.assign(this, { target, transitions: 0, refused: 0, commits: 0, conflicts: 0, effectJobs: 0, timerJobs: 0, doneRuns: 0, wakes: 0, applyCompleted: 0, effectCompleted: 0, statusCompleted: 0, compactions: 0, timerCancels: 0 });
     this.startedAt.clear();
     this.latencies = [];
     return new Promise<void>((resolve, reject) => {
@@ -149,7 +154,13 @@ class ObservedStore extends RunStore {
     const [key, base, next] = args;
     const result = await super.commitWith(...args);
     this.observe(key, base.run, next, result.ok, "");
+    this.tally.timerCancels += result.cancels.length;
     return result;
+  }
+
+  override async compact(...args: Parameters<RunStore["compact"]>): ReturnType<RunStore["compact"]> {
+    this.tally.compactions++;
+    return super.compact(...args);
   }
 
   /** The workers' fast path: an effect's result appended and committed at once. */
@@ -159,7 +170,10 @@ class ObservedStore extends RunStore {
     const reply = await super.appendAndCommit(...args);
     if (reply.result.status === "appended") {
       this.tally.startedAt.set(`${key}|${reply.result.entryId}`, started);
-      if ("committed" in reply) this.observe(key, known, next, true, reply.result.entryId);
+      if ("committed" in reply) {
+        this.observe(key, known, next, true, reply.result.entryId);
+        this.tally.timerCancels += reply.committed.cancels.length;
+      }
     }
     return reply;
   }
@@ -324,7 +338,11 @@ export default async function transitions(): Promise<BenchResult> {
     const conveyorWorld = outsideWorld(conveyor.engine, tally);
     const workers = conveyor.startWorkers(noopExecutor(), CONCURRENCY);
     workers.events.on("completed", () => (tally.applyCompleted++, tally.check()));
-    workers.effects.on("completed", () => (tally.effectCompleted++, tally.check()));
+    workers.effects.on("completed", (job) => {
+      tally.effectCompleted++;
+      if (job.name === "post-status") tally.statusCompleted++;
+      tally.check();
+    });
     for (const worker of [workers.events, workers.effects, workers.timers]) {
       worker.on("failed", (job, error) => tally.fail(new Error(`bench transitions: ${worker.name} job ${job?.id} failed: ${error.message}`)));
     }
@@ -506,6 +524,9 @@ export default async function transitions(): Promise<BenchResult> {
           applyJobs: round(t.wakes / t.transitions, 3),
           effectsCommitted: round(t.effectJobs / t.transitions, 3),
           effectJobsRun: round(t.effectCompleted / t.transitions, 3),
+          statusJobsRun: round(t.statusCompleted / t.transitions, 3),
+          timerJobsRemoved: round(t.timerCancels / t.transitions, 3),
+          compactions: round(t.compactions / t.transitions, 3),
           timerJobsAdded: round(t.timerJobs / t.transitions, 3),
           commits: round(t.commits / t.transitions, 3),
           conflicts: t.conflicts,
