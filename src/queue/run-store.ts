@@ -14,20 +14,25 @@ const WORKFLOW_RUN_INDEX_SECONDS = 30 * 86_400;
 
 const TERMINAL_LUA = TERMINAL_STATES.map((s) => `state == '${s}'`).join(" or ");
 
-// What an applier reads, in one step: version, cursor, the run record and up to ARGV[1] log
-// entries after the cursor. When the run is still the one the caller holds (ARGV[2], ARGV[3]:
-// its id and version), the record is answered with '=' instead of being sent again. ARGV[4..]:
-// outbox entries the caller enqueued since (acknowledged here, saving a round trip of their own).
-const READ_STATE = `
+// What an applier reads, in one step: version, cursor, the run record and up to `limit` log
+// entries after the cursor (none for 0). When the run is still the one the caller holds
+// (`knownId`, `knownVersion`), the record is answered with '=' instead of being sent again.
+const READ_APPLY_STATE = `
+local function readApplyState(kMeta, kRun, kLog, limit, knownId, knownVersion)
+  local m = redis.call('HMGET', kMeta, 'version', 'cursor', 'schema', 'runId')
+  local cursor = m[2] or '0-0'
+  local run = '='
+  if knownId == '' or m[4] ~= knownId or m[1] ~= knownVersion then run = redis.call('GET', kRun) or '' end
+  local entries = {}
+  if limit > 0 then entries = redis.call('XRANGE', kLog, '(' .. cursor, '+', 'COUNT', limit) end
+  return {m[1] or '0', cursor, m[3] or '', run, entries}
+end`;
+
+// READ_APPLY_STATE as a script: ARGV[1..3] its limit, known id and version. ARGV[4..]: outbox
+// entries the caller enqueued since (acknowledged here, saving a round trip of their own).
+const READ_STATE = `${READ_APPLY_STATE}
 if #ARGV > 3 then redis.call('HDEL', KEYS[4], unpack(ARGV, 4)) end
-local m = redis.call('HMGET', KEYS[1], 'version', 'cursor', 'schema', 'runId')
-local cursor = m[2] or '0-0'
-local run = '='
-if ARGV[2] == '' or m[4] ~= ARGV[2] or m[1] ~= ARGV[3] then run = redis.call('GET', KEYS[2]) or '' end
-local entries = {}
-local limit = tonumber(ARGV[1])
-if limit > 0 then entries = redis.call('XRANGE', KEYS[3], '(' .. cursor, '+', 'COUNT', limit) end
-return {m[1] or '0', cursor, m[3] or '', run, entries}`;
+return readApplyState(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[1]), ARGV[2], ARGV[3])`;
 
 // Appends one event unless its source was seen; the seen mark and the append are one step, so a
 // redelivery can neither be lost nor applied twice. With requiresRun, an issue without a live run
@@ -59,25 +64,15 @@ local function appendEvent(kMeta, kLog, kSeen, a)
   return 'appended', redis.call('XADD', kLog, next, 'kind', 'event', 'type', a[1], 'event', a[2], 'source', a[3])
 end`;
 
-// What an applier reads (READ_STATE's answer) after an append.
-const READ_AFTER = `
-local function readAfter(kMeta, kRun, kLog, limit, knownId, knownVersion)
-  local m = redis.call('HMGET', kMeta, 'version', 'cursor', 'schema', 'runId')
-  local cursor = m[2] or '0-0'
-  local run = '='
-  if knownId == '' or m[4] ~= knownId or m[1] ~= knownVersion then run = redis.call('GET', kRun) or '' end
-  return {m[1] or '0', cursor, m[3] or '', run, redis.call('XRANGE', kLog, '(' .. cursor, '+', 'COUNT', limit)}
-end`;
-
 // APPEND_EVENT as a script. With ARGV[8] > 0 it also answers what an applier reads (READ_STATE,
 // ARGV[9..10] as its ARGV[2..3]), so a worker applies its result without another round trip.
 // ARGV[11..]: outbox entries to acknowledge, as in READ_STATE.
-const APPEND = `${APPEND_EVENT}${READ_AFTER}
+const APPEND = `${APPEND_EVENT}${READ_APPLY_STATE}
 if #ARGV > 10 then redis.call('HDEL', KEYS[5], unpack(ARGV, 11)) end
 local status, id = appendEvent(KEYS[1], KEYS[2], KEYS[3], ARGV)
 if status == 'no-run' then return {'no-run'} end
 if tonumber(ARGV[8]) == 0 then return {status, id} end
-local r = readAfter(KEYS[1], KEYS[4], KEYS[2], tonumber(ARGV[8]), ARGV[9], ARGV[10])
+local r = readApplyState(KEYS[1], KEYS[4], KEYS[2], tonumber(ARGV[8]), ARGV[9], ARGV[10])
 return {status, id, r[1], r[2], r[3], r[4], r[5]}`;
 
 // The outbox commit's writes (the caller has checked that the run did not move): the new run,
@@ -141,7 +136,7 @@ return commitWrites(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV, 1, 14 + acks, m, A
 // new entry is the first event after the cursor. Otherwise it is only appended, and the reply is
 // APPEND's, with what an applier reads. ARGV[1..10]: as APPEND; [11] how many acks, the acks, then
 // the commit as COMMIT_WRITES reads it (f = 12 + acks), its outcomes' `of` left empty.
-const APPEND_COMMIT = `${APPEND_EVENT}${READ_AFTER}${COMMIT_WRITES}
+const APPEND_COMMIT = `${APPEND_EVENT}${READ_APPLY_STATE}${COMMIT_WRITES}
 local acks = tonumber(ARGV[11])
 if acks > 0 then redis.call('HDEL', KEYS[5], unpack(ARGV, 12, 11 + acks)) end
 local status, id = appendEvent(KEYS[1], KEYS[2], KEYS[3], ARGV)
@@ -163,7 +158,7 @@ if status == 'appended' then
     end
   end
 end
-local r = readAfter(KEYS[1], KEYS[4], KEYS[2], tonumber(ARGV[8]), ARGV[9], ARGV[10])
+local r = readApplyState(KEYS[1], KEYS[4], KEYS[2], tonumber(ARGV[8]), ARGV[9], ARGV[10])
 return {status, id, r[1], r[2], r[3], r[4], r[5]}`;
 
 // What compaction reads: the cursor, what is archived already, and the log's entries.
