@@ -21,7 +21,7 @@ import type { Run } from "../src/pipeline/run.js";
 import { Engine, type EngineHooks } from "../src/queue/engine.js";
 import type { IssueKey } from "../src/queue/keys.js";
 import { createRedis } from "../src/queue/redis.js";
-import { RunStore, type AppendResult, type Commit } from "../src/queue/run-store.js";
+import { RunStore, type AppendResult, type Commit, type Committed } from "../src/queue/run-store.js";
 import type { ExecuteEffect } from "../src/queue/workers.js";
 import { silent } from "./lib/app-env.js";
 import { buildEngine } from "./lib/engine.js";
@@ -153,8 +153,7 @@ class ObservedStore extends RunStore {
   override async commitWith(...args: Parameters<RunStore["commitWith"]>): ReturnType<RunStore["commitWith"]> {
     const [key, base, next] = args;
     const result = await super.commitWith(...args);
-    this.observe(key, base.run, next, result.ok, "");
-    this.tally.timerCancels += result.cancels.length;
+    this.observe(key, base.run, next, result, "");
     return result;
   }
 
@@ -170,23 +169,21 @@ class ObservedStore extends RunStore {
     const reply = await super.appendAndCommit(...args);
     if (reply.result.status === "appended") {
       this.tally.startedAt.set(`${key}|${reply.result.entryId}`, started);
-      if ("committed" in reply) {
-        this.observe(key, known, next, true, reply.result.entryId);
-        this.tally.timerCancels += reply.committed.cancels.length;
-      }
+      if ("committed" in reply) this.observe(key, known, next, reply.committed, reply.result.entryId);
     }
     return reply;
   }
 
   /** A commit's transitions, latencies, effects and finished runs; `entryId` fills outcomes committed before their entry had an id. */
-  private observe(key: IssueKey, base: Run | null, next: Commit, ok: boolean, entryId: string): void {
+  private observe(key: IssueKey, base: Run | null, next: Commit, result: Committed, entryId: string): void {
     const committed = performance.now();
     const tally = this.tally;
-    if (!ok) {
+    if (!result.ok) {
       tally.conflicts++;
       return;
     }
     tally.commits++;
+    tally.timerCancels += result.cancels.length;
     for (const outcome of next.outcomes) {
       if (!outcome.applied) {
         tally.refused++;
