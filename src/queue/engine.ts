@@ -451,8 +451,9 @@ export class Engine {
   /**
    * Enqueues committed effects and removes replaced timer jobs; their outbox entries are then
    * acknowledged with this process's next call for the issue, or shortly (see ACK_DELAY_MS).
+   * `pass`: the applying pass that just committed these effects (absent for a drain of what is
+   * left in the outbox).
    */
-  /** `pass`: the applying pass that just committed these effects (absent for a drain of what is left in the outbox). */
   private async enqueue(key: IssueKey, effects: Effect[], cancels: string[], pass?: Pick<Pass, "deliveries">): Promise<void> {
     await Promise.all([
       ...effects.map((effect) => (effect.kind === "set-timer" ? this.addTimer(key, effect) : this.addEffect(key, effect, pass?.deliveries.get(effect.id), pass !== undefined))),

@@ -26,7 +26,6 @@ function pullRequestBody(run: Run, round: number): string {
 /** Where GitHub looks for a pull request template; the PR body follows the first one found. */
 const TEMPLATE_PATHS = [".github/pull_request_template.md", ".github/PULL_REQUEST_TEMPLATE.md", "pull_request_template.md", "PULL_REQUEST_TEMPLATE.md", "docs/pull_request_template.md"];
 
-
 /**
  * Opens the run's pull request, or updates it in a later round. The branch name is the key:
  * an open PR from it is found on GitHub, so a retry (or a lost ledger) never opens a second one.
