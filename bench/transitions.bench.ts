@@ -28,6 +28,7 @@ import { buildEngine } from "./lib/engine.js";
 import { events, subject, type Subject } from "./lib/pipeline-fixtures.js";
 import { commandStats, countSentCommands, diffCounts, redisCpuMs, sentCommands, topPer, total, type Counts } from "./lib/redis-stats.js";
 import { benchRedis } from "./lib/redis-server.js";
+import { RequiredFloor, type RequiredJob } from "./lib/required-floor.js";
 import { percentile, round, type BenchResult } from "./lib/result.js";
 
 const RUNS = Number(process.env.BENCH_TRANSITIONS_RUNS ?? 200);
@@ -354,10 +355,15 @@ export default async function transitions(): Promise<BenchResult> {
       (bareWorkerConnection as unknown as { floorWrite(...args: string[]): Promise<unknown> }).floorWrite(`{floor}:run:${chain}`, `{floor}:log:${chain}`, floorPayload.run, floorPayload.event, floorPayload.outcome);
     const floorPayload = { run: "", event: "", outcome: "" };
     const bareQueue = new Queue<BareJob>("bare", { connection: bareConnection, prefix: "{bare}" });
+    // The required floor (see lib/required-floor.ts) runs in the same queue and worker, as jobs named "required" and "status".
+    const requiredTimers = new Queue("bare-timers", { connection: bareConnection, prefix: "{bare}" });
+    const required = new RequiredFloor(bareWorkerConnection, bareQueue as unknown as Queue, requiredTimers);
     const bare = { completed: 0, target: 0, latencies: [] as number[], done: null as null | (() => void), fail: null as null | ((error: Error) => void) };
     const bareWorker = new Worker<BareJob>(
       "bare",
       async (job: Job<BareJob>) => {
+        if (job.name === "required") return required.run(job as unknown as Job<RequiredJob>);
+        if (job.name === "status") return;
         const { chain, step, length, floor } = job.data;
         if (floor) await floorWrite(chain);
         if (step + 1 < length) await bareQueue.add("step", { chain, step: step + 1, length, t0: performance.now(), floor });
@@ -367,11 +373,12 @@ export default async function transitions(): Promise<BenchResult> {
     cleanups.push(async () => {
       await bareWorker.close();
       await bareQueue.close();
+      await requiredTimers.close();
       await bareWorkerConnection.quit();
       await bareConnection.quit();
     });
     bareWorker.on("completed", (job) => {
-      bare.latencies.push(performance.now() - job.data.t0);
+      if (job.name !== "status") bare.latencies.push(performance.now() - job.data.t0);
       if (++bare.completed >= bare.target) bare.done?.();
     });
     bareWorker.on("failed", (job, error) => bare.fail?.(new Error(`bench transitions: bare job ${job?.id} failed: ${error.message}`)));
@@ -426,10 +433,11 @@ export default async function transitions(): Promise<BenchResult> {
       return { stats: stats(tally.transitions, tally.latencies, measured), tally: snapshot, transitionsPerRun };
     }
 
-    async function barePhase(chains: number, length: number, mode: "chain" | "bulk" | "floor"): Promise<PhaseStats> {
+    async function barePhase(chains: number, length: number, mode: "chain" | "bulk" | "floor" | "required"): Promise<PhaseStats> {
       const jobs = chains * length;
       bare.completed = 0;
-      bare.target = jobs;
+      // The required floor also runs one status job per chain (not a transition).
+      bare.target = mode === "required" ? jobs + chains : jobs;
       bare.latencies = [];
       const measured = await measure(async () => {
         const finished = new Promise<void>((resolve, reject) => {
@@ -437,7 +445,10 @@ export default async function transitions(): Promise<BenchResult> {
           bare.done = () => (clearTimeout(timer), resolve());
           bare.fail = (error) => (clearTimeout(timer), reject(error));
         });
-        if (mode === "bulk") {
+        if (mode === "required") {
+          required.startPhase();
+          await Promise.all(Array.from({ length: chains }, (_, chain) => required.enqueue(chain, 0)));
+        } else if (mode === "bulk") {
           const t0 = performance.now();
           await bareQueue.addBulk(Array.from({ length: jobs }, (_, i) => ({ name: "step", data: { chain: i, step: 0, length: 1, t0, floor: false } })));
         } else {
@@ -454,27 +465,32 @@ export default async function transitions(): Promise<BenchResult> {
     const perRun = warm.transitionsPerRun;
     if (!Number.isInteger(perRun)) throw new Error(`bench transitions: runs took ${perRun} transitions on average; expected the same number for every run`);
     Object.assign(floorPayload, await floorSample(conveyor.store, subject(0).key));
+    await required.load(conveyor.store, subject(0).key);
+    if (required.length !== perRun) throw new Error(`bench transitions: the required floor replays ${required.length} transitions, runs took ${perRun}`);
     for (let i = 0; i < WARMUP_ROUNDS; i++) {
       if (i > 0) await conveyorPhase(RUNS);
-      for (const mode of ["chain", "bulk", "floor"] as const) await barePhase(RUNS, perRun, mode);
+      for (const mode of ["chain", "bulk", "floor", "required"] as const) await barePhase(RUNS, perRun, mode);
     }
 
-    const rounds: { bare: PhaseStats; conveyor: PhaseStats; bulk: PhaseStats; floor: PhaseStats; tally: Tally }[] = [];
+    const rounds: { bare: PhaseStats; conveyor: PhaseStats; bulk: PhaseStats; floor: PhaseStats; required: PhaseStats; tally: Tally }[] = [];
     for (let i = 0; i < REPEATS; i++) {
       const bareStats = await barePhase(RUNS, perRun, "chain");
       const conveyorRun = await conveyorPhase(RUNS);
       if (conveyorRun.transitionsPerRun !== perRun) throw new Error(`bench transitions: ${conveyorRun.transitionsPerRun} transitions per run, expected ${perRun}`);
       const floorStats = await barePhase(RUNS, perRun, "floor");
+      const requiredStats = await barePhase(RUNS, perRun, "required");
       const bulkStats = await barePhase(RUNS, perRun, "bulk");
-      rounds.push({ bare: bareStats, conveyor: conveyorRun.stats, bulk: bulkStats, floor: floorStats, tally: conveyorRun.tally });
+      rounds.push({ bare: bareStats, conveyor: conveyorRun.stats, bulk: bulkStats, floor: floorStats, required: requiredStats, tally: conveyorRun.tally });
     }
 
     // Each round's ratio compares phases run back to back, so drift in machine load cancels out;
     // the table shows the round with the median ratio.
     const ratioOf = (r: (typeof rounds)[number]) => r.conveyor.msPerUnit / r.bare.msPerUnit;
     const medianRound = [...rounds].sort((a, b) => ratioOf(a) - ratioOf(b))[Math.floor(rounds.length / 2)]!;
-    const { bare: bareMedian, conveyor: conveyorMedian, bulk: bulkMedian, floor: floorMedian, tally: t } = medianRound;
+    const { bare: bareMedian, conveyor: conveyorMedian, bulk: bulkMedian, floor: floorMedian, required: requiredMedian, tally: t } = medianRound;
+    const medianOf = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     const floorRatios = rounds.map((r) => r.floor.msPerUnit / r.bare.msPerUnit).sort((a, b) => a - b);
+    const requiredCounts = Object.fromEntries(Object.entries(required.counts).map(([name, n]) => [name, round(n / RUNS, 2)]));
     const row = (s: PhaseStats) => ({
       units: s.units,
       seconds: s.seconds,
@@ -500,6 +516,7 @@ export default async function transitions(): Promise<BenchResult> {
         { subject: `Conveyor transition, ${RUNS} runs × ${perRun} (events ${CONCURRENCY.events}, effects ${CONCURRENCY.effects})`, ...row(conveyorMedian), note: "unit = applied event; latency append→commit" },
         { subject: `bare BullMQ no-op job, addBulk ${RUNS * perRun} (reference)`, ...row(bulkMedian), note: "not the ratio's baseline: no chain" },
         { subject: `floor: bare job + one durable transition write, ${RUNS} chains × ${perRun} (reference)`, ...row(floorMedian), note: "see details.floor" },
+        { subject: `required floor: what #3's requirements imply, no engine, ${RUNS} runs × ${perRun} (reference)`, ...row(requiredMedian), note: "see details.requiredFloor" },
       ],
       details: {
         runs: RUNS,
@@ -514,6 +531,14 @@ export default async function transitions(): Promise<BenchResult> {
           runRecordBytes: Buffer.byteLength(floorPayload.run),
           eventBytes: Buffer.byteLength(floorPayload.event),
           outcomeBytes: Buffer.byteLength(floorPayload.outcome),
+        },
+        requiredFloor: {
+          /** The required-floor phase ÷ the bare phase of the same round, median of the rounds. */
+          ratio: round(medianOf(rounds.map((r) => r.required.msPerUnit / r.bare.msPerUnit)), 3),
+          cpuRatio: round(medianOf(rounds.map((r) => (r.required.nodeCpuMsPerUnit + r.required.redisCpuMsPerUnit) / (r.bare.nodeCpuMsPerUnit + r.bare.redisCpuMsPerUnit))), 3),
+          conveyorVsRequired: round(medianOf(rounds.map((r) => r.conveyor.msPerUnit / r.required.msPerUnit)), 3),
+          /** Per run, in the last required-floor phase. */
+          perRun: requiredCounts,
         },
         /** Less sensitive to other load on the machine than wall time: CPU per unit, Node + Redis. */
         cpuRatio: round((conveyorMedian.nodeCpuMsPerUnit + conveyorMedian.redisCpuMsPerUnit) / (bareMedian.nodeCpuMsPerUnit + bareMedian.redisCpuMsPerUnit), 3),
@@ -533,16 +558,18 @@ export default async function transitions(): Promise<BenchResult> {
         conveyor: compact(conveyorMedian),
         bulk: compact(bulkMedian),
         floorPhase: compact(floorMedian),
+        requiredPhase: compact(requiredMedian),
         notes: [
           `ratio = Conveyor ms per transition ÷ bare ms per job (wall clock of a phase ÷ its units; = bare jobs/s ÷ transitions/s), per round of back-to-back phases; the median of ${REPEATS} rounds, whose phases the table shows. ${WARMUP_ROUNDS} unmeasured rounds of every phase come first.`,
           `Baseline: ${RUNS} chains of ${perRun} no-op jobs, each job adding the chain's next job before it completes — the same shape as ${RUNS} runs of ${perRun} sequential transitions started at once; the bare worker gets Conveyor's apply + effect slots (${BARE_CONCURRENCY}). addBulk of the same number of jobs is shown for reference only: it has no sequential dependency, so it is not the same work.`,
           "A transition = one applied event: webhooks: append (Lua) → apply job → read (Lua) → decide → commit with outbox (Lua) → index (what changed) → effect/timer jobs; effect results: the effect job decides on the run it holds and appends and commits in one Lua call (or appends, reads and applies in log order when the run moved or another event waits) → enqueue, in that job. Status updates wait STATUS_DELAY_MS (1 s) and coalesce per run (effectJobsRun vs effectsCommitted); at the end of a phase the waiting ones are promoted and run. Effects do no GitHub call and answer with their result event (evaluate-ci: CI green); the simulated webhooks (implementer workflow run completed, approval) are submitted through engine.submit as soon as a commit leaves the run waiting for them.",
           "Floor (reference, not the ratio's baseline): the bare chain again, each job first making, in one Lua call, the writes any durable event-sourced transition makes: the run record (SET, a real record of a run in approval), the event and its outcome (XADD, real entries). No outbox, timers, status, indexes, webhook apply jobs or compaction. details.floor.ratio = floor ÷ bare; details.floor.conveyorVsFloor = Conveyor ÷ floor.",
+          "Required floor (reference, not the ratio's baseline): a bare chain per run replaying a real finished run, each job doing only what issue #3's requirements imply for its transition, with no engine: the real decide on the real run and event; one Lua commit (version check, run record, event and outcome, outbox entries, the executed effect's acknowledged, its result deduped by source, the sweep's active set); for webhooks, ingress's deduped append before the job and a read of the run and log in it; a delayed job per set-timer effect (never removed); on parking for approval one status job and one compaction with the real codec. Not in it: stale-timer removal, status updates at other stages, run indexes, later compactions, conflict retries, log lines. details.requiredFloor.ratio = required ÷ bare (median of rounds); conveyorVsRequired = Conveyor ÷ required.",
           "Redis commands: redisCmds = INFO commandstats diff (everything Redis executed, commands inside Lua scripts included; idle workers' blocking reads included); sentCmds = commands this process's ioredis clients sent (a script = 1).",
           "nodeCpuMs / redisCpuMs = CPU time per unit of this Node process (process.cpuUsage) and of redis-server (INFO cpu); less sensitive than wall time to other load on the machine. details.cpuRatio compares their sums.",
           "The sweep job scheduler of src/main.ts is not started (it fires once a minute and is not per-transition work).",
         ],
-        allRounds: rounds.map((r) => ({ ratio: round(ratioOf(r), 3), bare: row(r.bare), conveyor: row(r.conveyor), bulk: row(r.bulk), floor: row(r.floor), floorRatio: round(r.floor.msPerUnit / r.bare.msPerUnit, 3) })),
+        allRounds: rounds.map((r) => ({ ratio: round(ratioOf(r), 3), bare: row(r.bare), conveyor: row(r.conveyor), bulk: row(r.bulk), floor: row(r.floor), required: row(r.required), floorRatio: round(r.floor.msPerUnit / r.bare.msPerUnit, 3), requiredRatio: round(r.required.msPerUnit / r.bare.msPerUnit, 3) })),
       },
     };
   } finally {
