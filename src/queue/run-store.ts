@@ -688,8 +688,24 @@ export class RunStore {
     return this.redis.hget(this.keys.ledger(key), ledgerField(key, field));
   }
 
-  async ledgerSet(key: IssueKey, field: string, value: string): Promise<void> {
-    await this.redis.hset(this.keys.ledger(key), ledgerField(key, field), value);
+  /** Sets a ledger field; `drop`: fields it supersedes, removed in the same step. */
+  async ledgerSet(key: IssueKey, field: string, value: string, options: { drop?: string[] } = {}): Promise<void> {
+    const ledger = this.keys.ledger(key);
+    if (!options.drop?.length) {
+      await this.redis.hset(ledger, ledgerField(key, field), value);
+      return;
+    }
+    const results = await this.redis
+      .multi()
+      .hset(ledger, ledgerField(key, field), value)
+      .hdel(ledger, ...options.drop.map((name) => ledgerField(key, name)))
+      .exec();
+    const failed = results?.find(([error]) => error)?.[0];
+    if (failed) throw failed;
+  }
+
+  async ledgerDelete(key: IssueKey, fields: string[]): Promise<void> {
+    if (fields.length > 0) await this.redis.hdel(this.keys.ledger(key), ...fields.map((name) => ledgerField(key, name)));
   }
 
   /** A short exclusive claim (e.g. "I am creating the status comment"); expires by itself. */

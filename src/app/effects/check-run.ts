@@ -1,5 +1,6 @@
 import type { Run } from "../../pipeline/run.js";
 import { repoParams, type GitHubContext, type Octokit } from "./octokit.js";
+import { LEDGER } from "./ledger-names.js";
 
 export const CHECK_NAME = "Conveyor";
 
@@ -29,7 +30,7 @@ function checkState(run: Run): { status: "in_progress" | "completed"; conclusion
 export async function upsertCheckRun(context: GitHubContext, run: Run, detailsUrl?: string): Promise<void> {
   if (!run.pr) return;
   const sha = run.pr.headSha;
-  const ledgerField = `check-run:${run.id}:${sha}`;
+  const ledgerField = LEDGER.checkRun(run.id, sha);
   const title = `${run.stage} · round ${run.round} · ${run.state}`;
   const summary = run.reason ? `**${run.reason.what}**\n\nNext: ${run.reason.next}` : `Conveyor run \`${run.id}\` is at stage **${run.stage}** (round ${run.round}).`;
   const state = checkState(run);

@@ -3,6 +3,7 @@ import type { EffectOf } from "../../pipeline/effects.js";
 import type { PipelineEvent } from "../../pipeline/events.js";
 import { branchFor, feedbackInput, IMPLEMENT_INPUTS, implementRunName } from "../../pipeline/implementer.js";
 import { WaitError } from "../../queue/failures.js";
+import { LEDGER } from "./ledger-names.js";
 import { PermanentEffectError, repoParams, type GitHubContext } from "./octokit.js";
 
 /** How long GitHub may take to list a workflow run a dispatch created. */
@@ -45,7 +46,9 @@ async function branchHead(context: GitHubContext, branch: string): Promise<strin
   }
 }
 
-const baseField = (runId: string, round: number) => `branch-base:${runId}:${round}`;
+function dispatched(effect: EffectOf<"dispatch-implement">, context: GitHubContext, workflowRunId: number): PipelineEvent {
+  return { type: "implement.dispatched", at: context.now(), round: effect.round, workflowRunId };
+}
 
 /**
  * Dispatches the implementer workflow and answers with the workflow_run_id GitHub returns
@@ -55,20 +58,20 @@ export async function dispatchImplement(effect: EffectOf<"dispatch-implement">, 
   const { run, store, issueKey } = context;
   // Keyed by effect id: a retry of this very effect reuses the dispatch, a new decision
   // (a retry command, the next round) dispatches again.
-  const ledgerField = `dispatch:${effect.id}`;
+  const ledgerField = LEDGER.dispatch(effect.id);
   const known = await store.ledgerGet(issueKey, ledgerField);
-  if (known) return { type: "implement.dispatched", at: context.now(), round: effect.round, workflowRunId: Number(known) };
+  if (known) return dispatched(effect, context, Number(known));
   const config = run.config ?? DEFAULT_CONFIG;
   const workflow = config.implement.workflow;
-  const intentField = `dispatch-intent:${effect.id}`;
+  const intentField = LEDGER.dispatchIntent(effect.id);
   const intent = await store.ledgerGet(issueKey, intentField);
   if (intent) {
     // An earlier attempt got as far as dispatching: it may have died after GitHub took it.
     const adopted = await findDispatchedRun(context, workflow, effect.round, intent);
     if (adopted !== null) {
-      await store.ledgerSet(issueKey, ledgerField, String(adopted));
+      await store.ledgerSet(issueKey, ledgerField, String(adopted), { drop: [intentField] });
       context.log.info({ workflowRunId: adopted }, "adopted the workflow run an earlier attempt dispatched");
-      return { type: "implement.dispatched", at: context.now(), round: effect.round, workflowRunId: adopted };
+      return dispatched(effect, context, adopted);
     }
     if (Date.now() - Date.parse(intent) < LISTING_DELAY_MS && !context.lastAttempt) {
       throw new WaitError(`an earlier attempt may have dispatched ${workflow}; waiting for GitHub to list its run`);
@@ -84,14 +87,23 @@ async function dispatchOnce(effect: EffectOf<"dispatch-implement">, context: Git
   const workflow = config.implement.workflow;
   const branch = branchFor(run.issue.number, run.issue.title);
   const ref = config.implement.ref ?? (await octokit.rest.repos.get(repoParams(run))).data.default_branch;
-  // Where the branch stood before the agent ran: "changed" later means it moved from here.
-  await store.ledgerSet(issueKey, baseField(run.id, effect.round), (await branchHead(context, branch)) ?? "none");
+  // Where the branch stood before the agent ran: "changed" later means it moved from here. The
+  // previous round's base was inspected before this round was decided.
+  const previousBase = effect.round > 0 ? [LEDGER.branchBase(run.id, effect.round - 1)] : [];
+  await store.ledgerSet(issueKey, LEDGER.branchBase(run.id, effect.round), (await branchHead(context, branch)) ?? "none", { drop: previousBase });
   // The intent is the claim: of two executions of this effect (one BullMQ wrongly took for dead),
   // only the one that writes it first dispatches.
   if (intent === null) {
     if (!(await store.ledgerSetNew(issueKey, intentField, context.now()))) throw new WaitError(`another attempt is dispatching ${effect.id}`);
   } else {
     await store.ledgerSet(issueKey, intentField, context.now());
+  }
+  // The attempt that dispatches records the result and drops its intent in one step, so an
+  // attempt that claimed after that (the intent was free again) finds the result here.
+  const recorded = await store.ledgerGet(issueKey, ledgerField);
+  if (recorded) {
+    await store.ledgerDelete(issueKey, [intentField]);
+    return dispatched(effect, context, Number(recorded));
   }
   try {
     const response = await octokit.request("POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches", {
@@ -102,11 +114,14 @@ async function dispatchOnce(effect: EffectOf<"dispatch-implement">, context: Git
       return_run_details: true,
     });
     const workflowRunId = Number((response.data as { workflow_run_id?: number } | undefined)?.workflow_run_id ?? 0);
-    await store.ledgerSet(issueKey, ledgerField, String(workflowRunId));
+    await store.ledgerSet(issueKey, ledgerField, String(workflowRunId), { drop: [intentField] });
     context.log.info({ workflowRunId, runName: implementRunName(run.id, effect.round) }, `dispatched ${workflow} on ${ref}`);
-    return { type: "implement.dispatched", at: context.now(), round: effect.round, workflowRunId };
+    return dispatched(effect, context, workflowRunId);
   } catch (error) {
     const status = (error as { status?: number }).status;
+    // GitHub refused the dispatch: nothing was created, so there is nothing for a retry to look for.
+    // (Should that fail, a leftover intent only costs a retry one lookup; the refusal is what to report.)
+    if (status === 404 || status === 422) await store.ledgerDelete(issueKey, [intentField]).catch(() => undefined);
     if (status === 404) {
       throw new PermanentEffectError(
         `the implementer workflow .github/workflows/${workflow} was not found on ${ref}`,
@@ -128,7 +143,7 @@ export async function inspectImplement(effect: EffectOf<"inspect-implement">, co
   const { run, store, issueKey } = context;
   const branch = branchFor(run.issue.number, run.issue.title);
   const head = await branchHead(context, branch);
-  const recorded = await store.ledgerGet(issueKey, baseField(run.id, effect.round));
+  const recorded = await store.ledgerGet(issueKey, LEDGER.branchBase(run.id, effect.round));
   // Without a record (ledger lost), compare with the PR head Conveyor last saw.
   const base = recorded === null ? (run.pr?.headSha ?? "none") : recorded;
   const outcome = head !== null && head !== base ? "changed" : "no-changes";

@@ -10,6 +10,7 @@ import { dispatchImplement, inspectImplement } from "./implement.js";
 import { openPullRequest } from "./pull-request.js";
 import { checkPermission } from "./permission.js";
 import { PermanentEffectError, repoParams, type GetOctokit, type GitHubContext, type ReviewStarter } from "./octokit.js";
+import { LEDGER } from "./ledger-names.js";
 
 type Handlers = { [K in ExecutableEffect["kind"]]: (effect: Extract<ExecutableEffect, { kind: K }>, context: GitHubContext) => Promise<PipelineEvent | null> };
 
@@ -23,7 +24,7 @@ const handlers: Handlers = {
     // meanwhile, so the last write shows the last state.
     let current = context.run;
     for (let pass = 0; pass < 5; pass++) {
-      await upsertMarkedComment(context, { ledgerField: `status-comment:${current.id}`, marker: runMarker(current.id), body: renderStatusComment(current), edit: true });
+      await upsertMarkedComment(context, { ledgerField: LEDGER.statusComment(current.id), marker: runMarker(current.id), body: renderStatusComment(current), edit: true });
       await upsertCheckRun(context, current);
       const { run: after } = await context.store.load(context.issueKey);
       if (!after || after.id !== current.id || after.version === current.version) break;
@@ -34,7 +35,7 @@ const handlers: Handlers = {
 
   comment: async (effect, context) => {
     const marker = `<!-- conveyor:effect=${effect.id} -->`;
-    await upsertMarkedComment(context, { ledgerField: `comment:${effect.id}`, marker, body: `${marker}\n${effect.body}`, edit: false });
+    await upsertMarkedComment(context, { ledgerField: LEDGER.comment(effect.id), marker, body: `${marker}\n${effect.body}`, edit: false });
     return null;
   },
 
@@ -83,7 +84,7 @@ const handlers: Handlers = {
   "close-issue": async (_effect, context) => {
     const { run, octokit } = context;
     const marker = `<!-- conveyor:summary=${run.id} -->`;
-    await upsertMarkedComment(context, { ledgerField: `summary-comment:${run.id}`, marker, body: closingSummary(run, marker, context.now()), edit: false });
+    await upsertMarkedComment(context, { ledgerField: LEDGER.summaryComment(run.id), marker, body: closingSummary(run, marker, context.now()), edit: false });
     await octokit.rest.issues.update({ ...repoParams(run), issue_number: run.issue.number, state: "closed", state_reason: "completed" });
     return { type: "close.finished", at: context.now() };
   },

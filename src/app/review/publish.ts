@@ -6,6 +6,7 @@ import type { ParsedDiff } from "../../reviews/diff.js";
 import { CHECK_NAME, putCheckRun } from "../effects/check-run.js";
 import type { GitHubContext } from "../effects/octokit.js";
 import { repoParams } from "../effects/octokit.js";
+import { angleCheckExternalId, LEDGER } from "../effects/ledger-names.js";
 
 const ANNOTATION_LEVEL = { blocker: "failure", major: "failure", minor: "warning", nit: "notice" } as const;
 const ICON = { blocker: "⛔", major: "🔴", minor: "🟡", nit: "⚪" } as const;
@@ -61,7 +62,7 @@ export async function publishReview(context: GitHubContext, input: { round: numb
   if (!run.pr) return;
   const params = { ...repoParams(run), pull_number: run.pr.number };
   const marker = reviewMarker(run.id, input.round, input.sha);
-  const ledgerField = `review:${run.id}:${input.round}:${input.sha}`;
+  const ledgerField = LEDGER.review(run.id, input.round, input.sha);
   if (await store.ledgerGet(issueKey, ledgerField)) return;
   const reviews = await octokit.paginate(octokit.rest.pulls.listReviews, { ...params, per_page: 100 });
   const existing = reviews.find((review) => review.body?.includes(marker));
@@ -102,9 +103,9 @@ export async function publishAngleChecks(context: GitHubContext, input: { round:
       title: finding.title.slice(0, 255),
       message: `${finding.rationale}${finding.suggestion ? `\n\nSuggestion: ${finding.suggestion}` : ""}`.slice(0, 64_000),
     }));
-    const externalId = `${run.id}:${angle}:${input.round}`;
+    const externalId = angleCheckExternalId(run.id, angle, input.round);
     const output = (batch: typeof annotations) => ({ title: `${angle}: ${findings.length} open, ${outcome.blocking} blocking`, summary: summaryText, annotations: batch });
-    const checkRunId = await putCheckRun(context, { name, sha: input.sha, externalId, ledgerField: `check:${externalId}:${input.sha}` }, { status: "completed", conclusion, output: output(annotations.slice(0, ANNOTATIONS_PER_REQUEST)) });
+    const checkRunId = await putCheckRun(context, { name, sha: input.sha, externalId, ledgerField: LEDGER.angleCheck(run.id, angle, input.round, input.sha) }, { status: "completed", conclusion, output: output(annotations.slice(0, ANNOTATIONS_PER_REQUEST)) });
     for (let start = ANNOTATIONS_PER_REQUEST; start < annotations.length; start += ANNOTATIONS_PER_REQUEST) {
       await octokit.rest.checks.update({ ...params, check_run_id: checkRunId, output: output(annotations.slice(start, start + ANNOTATIONS_PER_REQUEST)) });
     }

@@ -16,9 +16,8 @@ import { githubReviewSource, loadPullRequestDiff } from "../../reviews/sources/g
 import { SharedLoads } from "../../reviews/sources/shared-loads.js";
 import { repoParams, type GetOctokit, type GitHubContext } from "../effects/octokit.js";
 import { publishAngleChecks, publishReview } from "./publish.js";
+import { LEDGER } from "../effects/ledger-names.js";
 
-const openField = (runId: string) => `findings:${runId}`;
-const reviewedField = (runId: string) => `reviewed-sha:${runId}`;
 
 /**
  * The review round on GitHub: each angle's graph reads the PR, the round merges the angles'
@@ -37,7 +36,7 @@ export function createReviewRound(deps: { store: RunStore; getOctokit: GetOctoki
   }
 
   async function earlierFindings(issueKey: IssueKey, runId: string): Promise<Finding[]> {
-    const json = await store.ledgerGet(issueKey, openField(runId));
+    const json = await store.ledgerGet(issueKey, LEDGER.findings(runId));
     return json ? Finding.array().parse(JSON.parse(json)) : [];
   }
 
@@ -45,7 +44,7 @@ export function createReviewRound(deps: { store: RunStore; getOctokit: GetOctoki
     async runAngle(job: AngleJob): Promise<AngleResult> {
       const run = await loadRun(job.issueKey, job.runId);
       const config = run.config ?? DEFAULT_CONFIG;
-      const [octokit, previousSha, open] = await Promise.all([getOctokit(run.repo.installationId), store.ledgerGet(job.issueKey, reviewedField(run.id)), earlierFindings(job.issueKey, run.id)]);
+      const [octokit, previousSha, open] = await Promise.all([getOctokit(run.repo.installationId), store.ledgerGet(job.issueKey, LEDGER.reviewedSha(run.id)), earlierFindings(job.issueKey, run.id)]);
       const source = githubReviewSource(octokit, { ...repoParams(run), pullNumber: run.pr!.number, headSha: job.sha, previousSha, related: job.angle === "architecture" ? relatedFiles : undefined }, shared);
       const earlier = open.filter((finding) => finding.angle === job.angle);
       try {
@@ -72,8 +71,8 @@ export function createReviewRound(deps: { store: RunStore; getOctokit: GetOctoki
       const { diff } = await loadPullRequestDiff(octokit, { ...repoParams(run), pullNumber: run.pr!.number, headSha: job.sha, previousSha: null }, shared);
       await publishReview(context, { round: job.round, sha: job.sha, summary, diff });
       await publishAngleChecks(context, { round: job.round, sha: job.sha, summary });
-      await store.ledgerSet(job.issueKey, openField(run.id), JSON.stringify(summary.open));
-      await store.ledgerSet(job.issueKey, reviewedField(run.id), job.sha);
+      await store.ledgerSet(job.issueKey, LEDGER.findings(run.id), JSON.stringify(summary.open));
+      await store.ledgerSet(job.issueKey, LEDGER.reviewedSha(run.id), job.sha);
       return { type: "review.finished", at: new Date().toISOString(), round: job.round, sha: job.sha, outcomes: summary.outcomes, blocking: summary.blocking, tokens: summary.tokens };
     },
   };
