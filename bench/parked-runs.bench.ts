@@ -9,6 +9,8 @@
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { Redis } from "ioredis";
+import { LEDGER } from "../src/app/effects/ledger-names.js";
+import { ANGLES } from "../src/pipeline/config.js";
 import { decide } from "../src/pipeline/decide.js";
 import type { Effect } from "../src/pipeline/effects.js";
 import type { PipelineEvent } from "../src/pipeline/events.js";
@@ -74,7 +76,7 @@ async function parkRun(bench: BenchEngine, s: Subject, applyEach: boolean): Prom
   const sha = shaOf(`${s.key}-0`);
   await step(events.labeled(s), randomUUID(), false);
   await step(events.configLoaded(), resultOf("load-config"), false);
-  const dispatchLedgerField = `dispatch:${resultOf("dispatch-implement")}`;
+  const dispatchEffect = resultOf("dispatch-implement");
   await step(events.implementDispatched(s, 0), resultOf("dispatch-implement"), false);
   await step(events.implementCompleted(s, `${s.key}-1`, 0), `${randomUUID()}-0`, true);
   await step(events.implementFinished(s, 0), resultOf("inspect-implement"), false);
@@ -82,13 +84,25 @@ async function parkRun(bench: BenchEngine, s: Subject, applyEach: boolean): Prom
   await step(events.reviewFinished(0, sha), resultOf("start-review"), false);
   await step(events.ciFinished(sha), resultOf("evaluate-ci"), false);
   if (!applyEach) await engine.apply(s.key);
-  // The ledger fields the real executors write by now: the status comment, the check run on the
-  // PR head, and the workflow dispatch.
+  // Every ledger field the real executors leave by now (as the happy-path e2e test's run holds
+  // them in approval): the status comment, the dispatch and where the branch stood, the Conveyor
+  // check run, the round's PR review and its four angle check runs, the open findings (none: a
+  // finding's text is the review's content, not a run's overhead) and the head the round read.
   const parkedRun = run as Run | null;
   if (parkedRun) {
-    await store.ledgerSet(s.key, `status-comment:${parkedRun.id}`, String(1_900_000_000 + s.issue.number));
-    await store.ledgerSet(s.key, `check-run:${parkedRun.id}:${sha}`, String(25_000_000_000 + s.issue.number));
-    await store.ledgerSet(s.key, dispatchLedgerField, String(workflowRunIdOf(s, 0)));
+    const id = parkedRun.id;
+    const n = s.issue.number;
+    const fields: [string, string][] = [
+      [LEDGER.statusComment(id), String(1_900_000_000 + n)],
+      [LEDGER.dispatch(dispatchEffect), String(workflowRunIdOf(s, 0))],
+      [LEDGER.branchBase(id, 0), "none"],
+      [LEDGER.checkRun(id, sha), String(25_000_000_000 + n)],
+      [LEDGER.review(id, 0, sha), String(2_100_000_000 + n)],
+      ...ANGLES.map((angle, i): [string, string] => [LEDGER.angleCheck(id, angle, 0, sha), String(25_000_000_001 + 4 * n + i)]),
+      [LEDGER.findings(id), "[]"],
+      [LEDGER.reviewedSha(id), sha],
+    ];
+    for (const [field, value] of fields) await store.ledgerSet(s.key, field, value);
   }
   const parked = run as Run | null;
   if (parked?.stage !== "approval" || parked.state !== "active") throw new Error(`bench parked-runs: ${s.key} ended in ${parked?.stage}/${parked?.state}, not approval/active`);
@@ -267,7 +281,7 @@ export default async function parkedRuns(): Promise<BenchResult> {
         notes: [
           "ratio = (used_memory after − before) ÷ runs ÷ 4096; the effect-job sample ran under another prefix and was deleted before the baseline, so Lua script caches are in both.",
           "Runs parked in approval/active after 8 events (issue.labeled, config.loaded, implement.dispatched, implement.completed, implement.finished, pr.opened, review.finished, ci.finished from evaluate-ci as CI had finished), each appended with its real source and applied through RunStore/Engine. Every further event (a ci.reported per check, a reminder) adds its log entry, outcome and seen mark.",
-          `Effect jobs of the measured runs are not run: parkRun appends their results and writes the ledger fields the real executors write (status comment, check run, dispatch); the effects queue is obliterated before measuring. Apply jobs are not enqueued (removed on completion in production). The finished effect jobs BullMQ keeps an hour (removeOnComplete) are measured separately on ${EFFECT_SAMPLE_RUNS} runs whose effect jobs ran as no-ops (used_memory before − after obliterating that effects queue).`,
+          `Effect jobs of the measured runs are not run: parkRun appends their results and writes every ledger field the real executors leave by approval (status comment, dispatch, branch base, Conveyor check run, PR review, four angle check runs, open findings — none —, reviewed head: 11); the effects queue is obliterated before measuring. Apply jobs are not enqueued (removed on completion in production). The finished effect jobs BullMQ keeps an hour (removeOnComplete) are measured separately on ${EFFECT_SAMPLE_RUNS} runs whose effect jobs ran as no-ops (used_memory before − after obliterating that effects queue).`,
           "The timers queue keeps the run's armed timers: one per slot (deadline or approval expiry; reminder). A stage's deadline replaces the last one (the engine removes the replaced job), so a run parked in approval holds its reminder and expiry only. Timer jobs carry [issue, stage, round, stageStartedAt] and no options beyond id and delay, so each job hash stays listpack-encoded.",
           "The run's log: applied entries move into a compressed archive string when the run waits (approval, parked, finished); an emptied stream is deleted. The run record is stored compressed while it waits. Seen marks are one sorted set per issue.",
           "Queue event streams (queue *:events) are capped by BullMQ (~10,000 entries), so their bytes per run shrink as runs grow.",
