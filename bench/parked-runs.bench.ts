@@ -3,9 +3,9 @@
 // label to CI success are appended (deduplicated by source, as ingress and effect workers do) and
 // applied with `engine.apply` (decide → commit with outbox → index → effect and timer jobs), and
 // the ledger fields the real executors write are written. The timers queue keeps its delayed jobs
-// (approval reminder and expiry; each stage's deadline replaced the last one), because they are
-// part of what a parked run holds. What BullMQ keeps of finished effect jobs (1 hour) is measured
-// on a separate sample and reported beside the ratio.
+// (approval's one timer, its first reminder; each stage's deadline replaced the last one), because
+// they are part of what a parked run holds. What BullMQ keeps of finished effect jobs (1 hour) is
+// measured on a separate sample and reported beside the ratio.
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { Redis } from "ioredis";
@@ -282,7 +282,7 @@ export default async function parkedRuns(): Promise<BenchResult> {
           "ratio = (used_memory after − before) ÷ runs ÷ 4096; the effect-job sample ran under another prefix and was deleted before the baseline, so Lua script caches are in both.",
           "Runs parked in approval/active after 8 events (issue.labeled, config.loaded, implement.dispatched, implement.completed, implement.finished, pr.opened, review.finished, ci.finished from evaluate-ci as CI had finished), each appended with its real source and applied through RunStore/Engine. Every further event (a ci.reported per check, a reminder) adds its log entry, outcome and seen mark.",
           `Effect jobs of the measured runs are not run: parkRun appends their results and writes every ledger field the real executors leave by approval (status comment, dispatch, branch base, Conveyor check run, PR review, four angle check runs, open findings — none —, reviewed head: 11); the effects queue is obliterated before measuring. Apply jobs are not enqueued (removed on completion in production). The finished effect jobs BullMQ keeps an hour (removeOnComplete) are measured separately on ${EFFECT_SAMPLE_RUNS} runs whose effect jobs ran as no-ops (used_memory before − after obliterating that effects queue).`,
-          "The timers queue keeps the run's armed timers: one per slot (deadline or approval expiry; reminder). A stage's deadline replaces the last one (the engine removes the replaced job), so a run parked in approval holds its reminder and expiry only. Timer jobs carry [issue, stage, round, stageStartedAt] and no options beyond id and delay, so each job hash stays listpack-encoded.",
+          "The timers queue keeps the run's armed timers: one per slot (deadline or approval expiry; reminder), and approval arms one at a time. A stage's deadline replaces the last one (the engine removes the replaced job), so a run parked in approval holds one: approval arms the earlier of its next reminder and its expiry, and a reminder arms the next one the same way. Timer jobs carry [issue, stage, round, stageStartedAt] and no options beyond id and delay, so each job hash stays listpack-encoded.",
           "The run's log: applied entries move into a compressed archive string when the run waits (approval, parked, finished); an emptied stream is deleted. The run record is stored compressed while it waits. Seen marks are one sorted set per issue.",
           "Queue event streams (queue *:events) are capped by BullMQ (~10,000 entries), so their bytes per run shrink as runs grow.",
         ],

@@ -6,6 +6,7 @@ import type { EventOf, EventType, PipelineEvent } from "./events.js";
 import { isTerminal, newRun, type Run, type Stage } from "./run.js";
 import {
   applied,
+  approvalTimer,
   cancel,
   ciFeedback,
   configOf,
@@ -346,7 +347,7 @@ function onTimerFired(run: Run, event: EventOf<"timer.fired">): Outcome {
   }
   const sha = run.pr?.headSha ?? "";
   const body = `Waiting for approval: ${validApprovals(run, sha)} of ${config.approval.required} approving reviews of ${shortSha(sha)} from people with write access. Approve the pull request to let Conveyor go on.`;
-  return applied(run, [{ kind: "comment", body }, setTimer(run, "reminder", event.at, config.approval.remindEvery)], "approval reminder");
+  return applied(run, [{ kind: "comment", body }, approvalTimer(run, event.at)], "approval reminder");
 }
 
 /** Effects that only tell humans about the run; their failure must not trigger more telling. */

@@ -52,7 +52,20 @@ export function setTimer(run: Run, timer: TimerName, at: string, duration: strin
   return { kind: "set-timer", timer, stage: run.stage, round: run.round, stageStartedAt: run.stageStartedAt, fireAt };
 }
 
-/** The timers a stage entry arms: a deadline, or for approval a reminder and an expiry. */
+/**
+ * Approval's one timer: the earlier of the next reminder (`remindEvery` from `at`) and the expiry
+ * (`expireAfter` from the stage entry). A reminder that fires arms the next one the same way, so
+ * a run waiting for days holds one timer job, not two.
+ */
+export function approvalTimer(run: Run, at: string): EffectDraft {
+  const { approval } = configOf(run);
+  const expiresAt = Date.parse(run.stageStartedAt) + durationMs(approval.expireAfter);
+  const remindAt = Date.parse(at) + durationMs(approval.remindEvery);
+  const [timer, fireAt]: [TimerName, number] = remindAt < expiresAt ? ["reminder", remindAt] : ["expiry", expiresAt];
+  return { kind: "set-timer", timer, stage: run.stage, round: run.round, stageStartedAt: run.stageStartedAt, fireAt: new Date(fireAt).toISOString() };
+}
+
+/** The timers a stage entry arms: a deadline, or for approval its one timer (see approvalTimer). */
 export function stageTimers(run: Run, at: string): EffectDraft[] {
   const config = configOf(run);
   switch (run.stage) {
@@ -63,7 +76,7 @@ export function stageTimers(run: Run, at: string): EffectDraft[] {
     case "ci":
       return [setTimer(run, "deadline", at, config.ci.timeout)];
     case "approval":
-      return [setTimer(run, "reminder", at, config.approval.remindEvery), setTimer(run, "expiry", at, config.approval.expireAfter)];
+      return [approvalTimer(run, at)];
     default:
       return [];
   }

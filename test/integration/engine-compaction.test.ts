@@ -161,7 +161,7 @@ describe("log compaction", () => {
 });
 
 describe("timers", () => {
-  it("keeps one deadline job per run: each stage's deadline replaces the last, and approval keeps a reminder and an expiry", async () => {
+  it("keeps one timer job per run: each stage's deadline replaces the last, and approval's reminder re-arms in its place", async () => {
     const run = await startRun(10);
     const [first] = await timerJobsOf(10);
     expect(first).toBeDefined();
@@ -180,9 +180,9 @@ describe("timers", () => {
     const approval = await result(10, flow.ciGreen(), "c-10");
     expect(approval.stage).toBe("approval");
     jobs = await timerJobsOf(10);
-    expect(jobs.map((job) => job.name).sort()).toEqual(["expiry", "reminder"]);
+    expect(jobs.map((job) => job.name)).toEqual(["reminder"]);
     const [tD, tR] = await redis.hmget(keys.meta(key(10)), "tD", "tR");
-    expect(jobs.map((job) => job.id).sort()).toEqual([tD, tR].sort());
+    expect([tD, tR]).toEqual([null, jobs[0]!.id]);
 
     // A late timer (the implement deadline, fired anyway) is still refused as stale.
     await engine.submit(key(10), timerFired(first!, at(90)).event, { source: first!.id!, requiresRun: true });
@@ -191,14 +191,13 @@ describe("timers", () => {
     expect(last.kind === "outcome" && last.outcome).toMatchObject({ type: "timer.fired", applied: false, reason: expect.stringMatching(/stale deadline timer/) });
     expect((await store.load(key(10))).run).toEqual(approval);
 
-    // A reminder re-arms itself and leaves the expiry alone.
-    const reminder = jobs.find((job) => job.name === "reminder")!;
+    // A reminder arms the next one (the expiry is days away) in its place.
+    const reminder = jobs[0]!;
     await engine.submit(key(10), timerFired(reminder, at(95)).event, { source: reminder.id!, requiresRun: true });
     await engine.apply(key(10));
     const rearmed = await timerJobsOf(10);
-    expect(rearmed.map((job) => job.name).sort()).toEqual(["expiry", "reminder"]);
-    expect(rearmed.find((job) => job.name === "expiry")!.id).toBe(tD);
-    expect(rearmed.find((job) => job.name === "reminder")!.id).not.toBe(tR);
+    expect(rearmed.map((job) => job.name)).toEqual(["reminder"]);
+    expect(rearmed[0]!.id).not.toBe(tR);
 
     // A run that leaves `active` drops its timers: none of them could act on it any more.
     await engine.submit(key(10), events.closed(at(99)), { source: "close-10", requiresRun: true });
@@ -210,8 +209,8 @@ describe("timers", () => {
 
   it("keeps a timer job under 64 bytes a field, so a parked run's timer hash stays small", async () => {
     await toApproval(11);
-    const [tD] = await redis.hmget(keys.meta(key(11)), "tD");
-    const job = `${queuePrefix}:timers:${tD}`;
+    const [tR] = await redis.hmget(keys.meta(key(11)), "tR");
+    const job = `${queuePrefix}:timers:${tR}`;
     expect(await redis.call("OBJECT", "ENCODING", job)).toBe("listpack");
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG, RepoConfig } from "../../src/pipeline/config.js";
 import { decide, type Decision } from "../../src/pipeline/decide.js";
+import { assignEffectIds } from "../../src/pipeline/effect-id.js";
 import { Effect, type EffectKind, type EffectOf } from "../../src/pipeline/effects.js";
 import { PipelineEvent, type EventType, type Permission } from "../../src/pipeline/events.js";
 import { Run, type AngleOutcome, type RunState, type Stage } from "../../src/pipeline/run.js";
@@ -206,7 +207,7 @@ const no = (name: string, run: Run | null, event: PipelineEvent, reason: string)
 
 const FIX: EffectKind[] = ["post-status", "dispatch-implement", "set-timer"];
 const REVIEW: EffectKind[] = ["post-status", "start-review", "set-timer"];
-const APPROVAL: EffectKind[] = ["post-status", "set-timer", "set-timer"];
+const APPROVAL: EffectKind[] = ["post-status", "set-timer"];
 const MERGE: EffectKind[] = ["post-status", "merge-pr"];
 const CLOSE: EffectKind[] = ["close-issue", "post-status"];
 
@@ -403,8 +404,11 @@ const ciRows: Row[] = [
   no("ci.reported without a PR", makeRun("implement", { pr: null }), ev.ciReported(), "the run has no pull request"),
   ok("ci.finished success: ci → approval", makeRun("ci"), ev.ciFinished("success"), { stage: "approval", effects: APPROVAL, reason: "ci → approval (0 of 1 approvals)" }, (d, run) => {
     expect(run.ci).toEqual({ sha: SHA, conclusion: "success", failing: [] });
-    expect(effect(d, "set-timer", 1)).toMatchObject({ timer: "reminder", stage: "approval", stageStartedAt: AT, fireAt: later(AT, 24 * HOUR) });
-    expect(effect(d, "set-timer", 2)).toMatchObject({ timer: "expiry", stage: "approval", fireAt: later(AT, 7 * 24 * HOUR) });
+    // One timer at a time: the first reminder comes before the expiry.
+    expect(effect(d, "set-timer")).toMatchObject({ timer: "reminder", stage: "approval", stageStartedAt: AT, fireAt: later(AT, 24 * HOUR) });
+  }),
+  ok("ci.finished success with reminders no sooner than the expiry: approval arms the expiry alone", makeRun("ci", { config: cfg({ approval: { remindEvery: "7d", expireAfter: "2d" } }) }), ev.ciFinished("success"), { stage: "approval", effects: APPROVAL }, (d) => {
+    expect(effect(d, "set-timer")).toMatchObject({ timer: "expiry", stage: "approval", stageStartedAt: AT, fireAt: later(AT, 48 * HOUR) });
   }),
   ok("ci.finished success with an approval already given: → merge", makeRun("ci", { approvals: [{ login: "dave", sha: SHA, reviewId: 400 }] }), ev.ciFinished("success"), { stage: "merge", effects: MERGE }),
   ok("ci.finished success: an approval of an older sha does not count", makeRun("ci", { approvals: [{ login: "dave", sha: SHA2, reviewId: 400 }] }), ev.ciFinished("success"), { stage: "approval", effects: APPROVAL }),
@@ -597,7 +601,9 @@ const commandRows: Row[] = [
     expect(run.stageStartedAt).toBe(AT);
     expect(effect(d, "set-timer")).toMatchObject({ timer: "deadline", stage: "review", stageStartedAt: AT, fireAt: later(AT, HOUR / 2) });
   }),
-  ok("resume in approval re-arms reminder and expiry", paused("approval"), authorized("resume"), { stage: "approval", state: "active", effects: ["react", "post-status", "set-timer", "set-timer"] }),
+  ok("resume in approval re-arms its timer: the expiry counts from now", paused("approval", { config: cfg({ approval: { remindEvery: "3d", expireAfter: "1d" } }) }), authorized("resume"), { stage: "approval", state: "active", effects: ["react", "post-status", "set-timer"] }, (d) => {
+    expect(effect(d, "set-timer")).toMatchObject({ timer: "expiry", stageStartedAt: AT, fireAt: later(AT, 24 * HOUR) });
+  }),
   ok("resume in ci reads CI again (check reports are not held while paused)", paused("ci"), authorized("resume"), { stage: "ci", state: "active", effects: ["react", "post-status", "set-timer", "evaluate-ci"] }, (d) => {
     expect(effect(d, "evaluate-ci").sha).toBe(SHA);
   }),
@@ -703,6 +709,12 @@ const timerRows: Row[] = [
     expect(effect(d, "comment").body).toContain("Waiting for approval: 0 of 1");
     expect(effect(d, "set-timer")).toMatchObject({ timer: "reminder", stage: "approval", stageStartedAt: T_START, fireAt: later(AT, 24 * HOUR) });
     expect(run.stageStartedAt).toBe(T_START);
+  }),
+  ok("approval reminder whose next reminder would come after the expiry: arms the expiry, at the entry's expiry time", makeRun("approval"), ev.timer("reminder", "approval", { at: later(T_START, 6.5 * 24 * HOUR) }), { stage: "approval", state: "active", effects: ["comment", "set-timer"] }, (d) => {
+    expect(effect(d, "set-timer")).toMatchObject({ timer: "expiry", stage: "approval", stageStartedAt: T_START, fireAt: later(T_START, 7 * 24 * HOUR) });
+  }),
+  ok("approval reminder that fired after the expiry time (a worker was down): arms the expiry at once", makeRun("approval"), ev.timer("reminder", "approval", { at: later(T_START, 8 * 24 * HOUR) }), { stage: "approval", effects: ["comment", "set-timer"] }, (d) => {
+    expect(effect(d, "set-timer")).toMatchObject({ timer: "expiry", fireAt: later(T_START, 7 * 24 * HOUR) });
   }),
   ok("approval expiry: parks and labels the issue", makeRun("approval"), ev.timer("expiry", "approval"), { stage: "approval", state: "needs-human", effects: ["add-label", "post-status"] }, (d, run) => {
     expect(run.reason?.what).toBe("approval wait expired after 7d");
@@ -869,12 +881,9 @@ describe("decide: properties over every row", () => {
   });
 
   it("names a repeated effect kind with -2", () => {
-    const decision = decide(makeRun("ci"), ev.ciFinished("success"));
-    expect(decision.effects.map((e) => e.id)).toEqual([
-      "42-7-1_approval_r0_v6_post-status",
-      "42-7-1_approval_r0_v6_set-timer",
-      "42-7-1_approval_r0_v6_set-timer-2",
-    ]);
+    const run = makeRun("approval", { version: 6 });
+    const effects = assignEffectIds(run, [{ kind: "post-status" }, { kind: "comment", body: "a" }, { kind: "comment", body: "b" }]);
+    expect(effects.map((e) => e.id)).toEqual(["42-7-1_approval_r0_v6_post-status", "42-7-1_approval_r0_v6_comment", "42-7-1_approval_r0_v6_comment-2"]);
   });
 });
 
