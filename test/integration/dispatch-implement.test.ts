@@ -97,8 +97,10 @@ describe("dispatch-implement", () => {
     const run = runOn(nextIssue++);
     const effect = dispatchOf(run);
     const key = `501-${run.issue.number}`;
-    // The other attempt dispatched, recorded 9303 and dropped its intent; this one read the
-    // dispatch field just before that, so it saw neither the result nor an intent.
+    // The other attempt wrote where the branch stood, dispatched, recorded 9303 and dropped its
+    // intent; this one read the dispatch field just before that, so it saw neither the result nor
+    // an intent.
+    await engine.store.ledgerSet(key, LEDGER.branchBase(run.id, 0), "a".repeat(40));
     await engine.store.ledgerSet(key, LEDGER.dispatch(effect.id), "9303");
     let firstRead = true;
     const late = Object.create(engine.store) as RunStore;
@@ -110,11 +112,12 @@ describe("dispatch-implement", () => {
       return engine.store.ledgerGet(issue, field);
     };
     const gh = fakeGitHub();
-    beforeDispatch(gh, run);
+    gh.on("GET /repos/{owner}/{repo}", repo, { status: 200, body: { id: 501, name: "widgets", full_name: "acme/widgets", default_branch: "main" } });
 
-    // No dispatch interceptor: a second POST would fail the test (fakeGitHub's done()).
+    // No dispatch interceptor: a second POST would fail the test (fakeGitHub's done()); nor one
+    // for the branch: the base the other attempt wrote stands (the agent may have pushed since).
     expect(await dispatchImplement(effect, context(run, late))).toMatchObject({ workflowRunId: 9303 });
-    expect(await ledgerOf(run, [LEDGER.dispatchIntent(effect.id)])).toEqual({ [LEDGER.dispatchIntent(effect.id)]: null });
+    expect(await ledgerOf(run, [LEDGER.dispatchIntent(effect.id), LEDGER.branchBase(run.id, 0)])).toEqual({ [LEDGER.dispatchIntent(effect.id)]: null, [LEDGER.branchBase(run.id, 0)]: "a".repeat(40) });
   });
 
   it("a dispatch GitHub refuses (workflow not found) fails for good with what to do, and leaves no intent behind", async () => {

@@ -87,10 +87,6 @@ async function dispatchOnce(effect: EffectOf<"dispatch-implement">, context: Git
   const workflow = config.implement.workflow;
   const branch = branchFor(run.issue.number, run.issue.title);
   const ref = config.implement.ref ?? (await octokit.rest.repos.get(repoParams(run))).data.default_branch;
-  // Where the branch stood before the agent ran: "changed" later means it moved from here. The
-  // previous round's base was inspected before this round was decided.
-  const previousBase = effect.round > 0 ? [LEDGER.branchBase(run.id, effect.round - 1)] : [];
-  await store.ledgerSet(issueKey, LEDGER.branchBase(run.id, effect.round), (await branchHead(context, branch)) ?? "none", { drop: previousBase });
   // The intent is the claim: of two executions of this effect (one BullMQ wrongly took for dead),
   // only the one that writes it first dispatches.
   if (intent === null) {
@@ -105,6 +101,11 @@ async function dispatchOnce(effect: EffectOf<"dispatch-implement">, context: Git
     await store.ledgerDelete(issueKey, [intentField]);
     return dispatched(effect, context, Number(recorded));
   }
+  // Where the branch stood before the agent ran: "changed" later means it moved from here. Only
+  // the attempt that holds the claim writes it (another may run after the agent pushed). The
+  // previous round's base was inspected before this round was decided.
+  const previousBase = effect.round > 0 ? [LEDGER.branchBase(run.id, effect.round - 1)] : [];
+  await store.ledgerSet(issueKey, LEDGER.branchBase(run.id, effect.round), (await branchHead(context, branch)) ?? "none", { drop: previousBase });
   try {
     const response = await octokit.request("POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches", {
       ...repoParams(run),
