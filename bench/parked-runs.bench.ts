@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { Redis } from "ioredis";
-import { LEDGER } from "../src/app/effects/ledger-names.js";
+import { angleCheckExternalId, LEDGER } from "../src/app/effects/ledger-names.js";
 import { ANGLES } from "../src/pipeline/config.js";
 import { decide } from "../src/pipeline/decide.js";
 import type { Effect } from "../src/pipeline/effects.js";
@@ -98,7 +98,7 @@ async function parkRun(bench: BenchEngine, s: Subject, applyEach: boolean): Prom
       [LEDGER.branchBase(id, 0), "none"],
       [LEDGER.checkRun(id, sha), String(25_000_000_000 + n)],
       [LEDGER.review(id, 0, sha), String(2_100_000_000 + n)],
-      ...ANGLES.map((angle, i): [string, string] => [LEDGER.angleCheck(id, angle, 0, sha), String(25_000_000_001 + 4 * n + i)]),
+      ...ANGLES.map((angle, i): [string, string] => [LEDGER.angleCheck(angleCheckExternalId(id, angle, 0), sha), String(25_000_000_001 + 4 * n + i)]),
       [LEDGER.findings(id), "[]"],
       [LEDGER.reviewedSha(id), sha],
     ];

@@ -48,8 +48,11 @@ function postStatus(): EffectDraft {
 
 /** A timer for the run's current stage entry; it is stale once the stage, round or entry changes. */
 export function setTimer(run: Run, timer: TimerName, at: string, duration: string): EffectDraft {
-  const fireAt = new Date(Date.parse(at) + durationMs(duration)).toISOString();
-  return { kind: "set-timer", timer, stage: run.stage, round: run.round, stageStartedAt: run.stageStartedAt, fireAt };
+  return timerAt(run, timer, Date.parse(at) + durationMs(duration));
+}
+
+function timerAt(run: Run, timer: TimerName, fireAt: number): EffectDraft {
+  return { kind: "set-timer", timer, stage: run.stage, round: run.round, stageStartedAt: run.stageStartedAt, fireAt: new Date(fireAt).toISOString() };
 }
 
 /**
@@ -61,8 +64,7 @@ export function approvalTimer(run: Run, at: string): EffectDraft {
   const { approval } = configOf(run);
   const expiresAt = Date.parse(run.stageStartedAt) + durationMs(approval.expireAfter);
   const remindAt = Date.parse(at) + durationMs(approval.remindEvery);
-  const [timer, fireAt]: [TimerName, number] = remindAt < expiresAt ? ["reminder", remindAt] : ["expiry", expiresAt];
-  return { kind: "set-timer", timer, stage: run.stage, round: run.round, stageStartedAt: run.stageStartedAt, fireAt: new Date(fireAt).toISOString() };
+  return remindAt < expiresAt ? timerAt(run, "reminder", remindAt) : timerAt(run, "expiry", expiresAt);
 }
 
 /** The timers a stage entry arms: a deadline, or for approval its one timer (see approvalTimer). */

@@ -18,8 +18,8 @@ export const LEDGER = {
   summaryComment: (runId: string) => `summary-comment:${runId}`,
   /** The Conveyor check run on a PR head. */
   checkRun: (runId: string, sha: string) => `check-run:${runId}:${head(sha)}`,
-  /** An angle's review check run on a PR head. */
-  angleCheck: (runId: string, angle: Angle, round: number, sha: string) => `check:${angleCheckExternalId(runId, angle, round)}:${head(sha)}`,
+  /** An angle's review check run on a PR head, by its `external_id` (angleCheckExternalId). */
+  angleCheck: (externalId: string, sha: string) => `check:${externalId}:${head(sha)}`,
   /** The PR review a round posted on a head. */
   review: (runId: string, round: number, sha: string) => `review:${runId}:${round}:${head(sha)}`,
   /** The workflow run a dispatch created (kept: a stale retry of this very effect must find it). */

@@ -105,7 +105,7 @@ export async function publishAngleChecks(context: GitHubContext, input: { round:
     }));
     const externalId = angleCheckExternalId(run.id, angle, input.round);
     const output = (batch: typeof annotations) => ({ title: `${angle}: ${findings.length} open, ${outcome.blocking} blocking`, summary: summaryText, annotations: batch });
-    const checkRunId = await putCheckRun(context, { name, sha: input.sha, externalId, ledgerField: LEDGER.angleCheck(run.id, angle, input.round, input.sha) }, { status: "completed", conclusion, output: output(annotations.slice(0, ANNOTATIONS_PER_REQUEST)) });
+    const checkRunId = await putCheckRun(context, { name, sha: input.sha, externalId, ledgerField: LEDGER.angleCheck(externalId, input.sha) }, { status: "completed", conclusion, output: output(annotations.slice(0, ANNOTATIONS_PER_REQUEST)) });
     for (let start = ANNOTATIONS_PER_REQUEST; start < annotations.length; start += ANNOTATIONS_PER_REQUEST) {
       await octokit.rest.checks.update({ ...params, check_run_id: checkRunId, output: output(annotations.slice(start, start + ANNOTATIONS_PER_REQUEST)) });
     }
