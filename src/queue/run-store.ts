@@ -695,13 +695,11 @@ export class RunStore {
       await this.redis.hset(ledger, ledgerField(key, field), value);
       return;
     }
-    const results = await this.redis
+    const multi = this.redis
       .multi()
       .hset(ledger, ledgerField(key, field), value)
-      .hdel(ledger, ...options.drop.map((name) => ledgerField(key, name)))
-      .exec();
-    const failed = results?.find(([error]) => error)?.[0];
-    if (failed) throw failed;
+      .hdel(ledger, ...options.drop.map((name) => ledgerField(key, name)));
+    for (const [error] of (await multi.exec()) ?? []) if (error) throw error;
   }
 
   async ledgerDelete(key: IssueKey, fields: string[]): Promise<void> {
